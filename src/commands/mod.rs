@@ -1,0 +1,67 @@
+//! One module per verb. Each takes its parsed arguments and returns `Ok(())` or the error
+//! for `run` to print; output goes through `print`.
+
+mod list;
+mod show;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::cli::{Cli, Command};
+use crate::config::resolve::{Base, Chain, From};
+use crate::config::{self, Config};
+use crate::error::{Error, Result};
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::List(args) => list::run(&args),
+        Command::Show(args) => show::run(&args),
+    }
+}
+
+/// An environment variable, empty treated as unset.
+pub(crate) fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub(crate) fn load_config() -> Result<Config> {
+    config::load(var)
+}
+
+/// Keys in a plaintext file work, but the person should move them into the vault.
+pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
+    let Base::PlaintextKeys { profile, .. } = &chain.base else {
+        return;
+    };
+    let file = match profile.settings.get("aws_access_key_id").map(|v| &v.from) {
+        Some(From::File { file, .. }) => display_path(config.path(*file)),
+        _ => "a plaintext file".to_string(),
+    };
+    eprintln!(
+        "warning: profile `{}` keeps long-lived keys in plaintext in `{file}`",
+        profile.name
+    );
+    eprintln!(
+        "hint: move them into the vault with `vault add {}` and delete them from the file",
+        profile.name
+    );
+}
+
+/// A path for people: under HOME it starts with `~`.
+pub(crate) fn display_path(path: &Path) -> String {
+    if let Some(home) = dirs::home_dir()
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return format!("~/{}", rest.display());
+    }
+    path.display().to_string()
+}
+
+/// Writes a command's whole output to stdout at once.
+pub(crate) fn print(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Output)
+}

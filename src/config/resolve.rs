@@ -1,0 +1,842 @@
+//! A profile name -> its effective settings and its chain of credential sources.
+//!
+//! Effective settings: the profile's own, then its `include_profile` chain, then `[default]`
+//! for a fixed list of keys, with environment and flag overrides on the selected profile.
+//! The chain follows the cross-SDK rules (`tests/data/assume-role-tests.json`), where a
+//! profile's static keys are the ones stored in the vault under its name or, failing that,
+//! the ones written in the plaintext files. No I/O: the store is asked through a closure.
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::parse::is_secret_key;
+use super::profiles::{FileKind, Origin, ProfileSet};
+use crate::error::Error;
+
+/// Keys a profile inherits from `[default]` when neither it nor its includes set them.
+pub const DEFAULT_FALLBACK_KEYS: &[&str] = &[
+    "region",
+    "mfa_serial",
+    "mfa_process",
+    "duration_seconds",
+    "role_session_name",
+    "endpoint_url",
+    "sts_regional_endpoints",
+];
+
+/// Where an effective setting came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum From {
+    /// Written in a file, in the section of `profile` (the profile itself, one it includes,
+    /// or `default`).
+    File {
+        profile: String,
+        file: FileKind,
+        line: usize,
+    },
+    /// An environment variable.
+    Env { variable: &'static str },
+    /// A command-line flag.
+    Flag { flag: &'static str },
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct Value {
+    pub value: String,
+    pub from: From,
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A `Value` may hold a plaintext secret key; its key is not known here.
+        f.debug_struct("Value")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings that beat every file: flags, else environment, for the selected profile only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `(key, value, source)`, e.g. `("region", "eu-west-2", Env("AWS_REGION"))`.
+    pub settings: Vec<(&'static str, String, From)>,
+}
+
+impl Overrides {
+    /// The aws-vault environment variables that change a profile, flags applied after.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Overrides {
+        let mut settings = Vec::new();
+        let vars: [(&str, &'static str); 5] = [
+            ("role_arn", "AWS_ROLE_ARN"),
+            ("mfa_serial", "AWS_MFA_SERIAL"),
+            ("role_session_name", "AWS_ROLE_SESSION_NAME"),
+            ("region", "AWS_DEFAULT_REGION"),
+            ("region", "AWS_REGION"),
+        ];
+        for (key, variable) in vars {
+            if let Some(value) = get(variable).filter(|v| !v.is_empty()) {
+                settings.push((key, value, From::Env { variable }));
+            }
+        }
+        Overrides { settings }
+    }
+
+    pub fn flag(&mut self, key: &'static str, value: String, flag: &'static str) {
+        self.settings.push((key, value, From::Flag { flag }));
+    }
+}
+
+/// One profile with every setting that applies to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedProfile {
+    pub name: String,
+    /// Where its section starts, or `None` for a profile known only to the vault.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+    #[serde(serialize_with = "serialize_hiding_secrets")]
+    pub settings: BTreeMap<String, Value>,
+}
+
+/// Settings as JSON, with the values of secret keys replaced by `<hidden>`.
+fn serialize_hiding_secrets<S: serde::Serializer>(
+    settings: &BTreeMap<String, Value>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(settings.len()))?;
+    for (key, value) in settings {
+        let shown = Value {
+            value: if is_secret_key(key) {
+                "<hidden>".to_string()
+            } else {
+                value.value.clone()
+            },
+            from: value.from.clone(),
+        };
+        map.serialize_entry(key, &shown)?;
+    }
+    map.end()
+}
+
+impl ResolvedProfile {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).map(|v| v.value.as_str())
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.get("region")
+    }
+
+    pub fn mfa_serial(&self) -> Option<&str> {
+        self.get("mfa_serial").filter(|s| !s.is_empty())
+    }
+
+    pub fn role_arn(&self) -> Option<&str> {
+        self.get("role_arn")
+    }
+
+    /// `duration_seconds` as a number of seconds.
+    pub fn duration_seconds(&self) -> Result<Option<u64>, Error> {
+        let Some(text) = self.get("duration_seconds") else {
+            return Ok(None);
+        };
+        match text.parse::<u64>() {
+            Ok(seconds) if seconds > 0 => Ok(Some(seconds)),
+            _ => Err(Error::BadSetting {
+                profile: self.name.clone(),
+                key: "duration_seconds",
+                problem: format!("`{text}` is not a whole number of seconds"),
+            }),
+        }
+    }
+
+    /// `session_tags = k=v, k2=v2`.
+    pub fn session_tags(&self) -> Result<Vec<(String, String)>, Error> {
+        let Some(text) = self.get("session_tags") else {
+            return Ok(Vec::new());
+        };
+        let mut tags = Vec::new();
+        for item in list_items(text) {
+            match item.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    tags.push((k.trim().to_string(), v.trim().to_string()))
+                }
+                _ => {
+                    return Err(Error::BadSetting {
+                        profile: self.name.clone(),
+                        key: "session_tags",
+                        problem: format!("`{item}` is not of the form `key=value`"),
+                    });
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    /// `transitive_session_tags = k, k2`: each must be a key of `session_tags`.
+    pub fn transitive_session_tags(&self) -> Result<Vec<String>, Error> {
+        let Some(text) = self.get("transitive_session_tags") else {
+            return Ok(Vec::new());
+        };
+        let tags = self.session_tags()?;
+        let mut keys = Vec::new();
+        for item in list_items(text) {
+            if !tags.iter().any(|(k, _)| k == item) {
+                return Err(Error::BadSetting {
+                    profile: self.name.clone(),
+                    key: "transitive_session_tags",
+                    problem: format!("`{item}` is not a key of `session_tags`"),
+                });
+            }
+            keys.push(item.to_string());
+        }
+        Ok(keys)
+    }
+}
+
+/// Comma-separated items, trimmed; an empty item is kept so that it can be refused.
+fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    let text = text.trim();
+    text.split(',')
+        .map(str::trim)
+        .filter(move |_| !text.is_empty())
+}
+
+/// Where the first credentials in a chain come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Base {
+    /// Long-lived keys kept in the vault under the profile's name.
+    StoredKeys {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+    },
+    /// Keys written in the plaintext config or credentials file.
+    PlaintextKeys {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        access_key_id: String,
+    },
+    /// `credential_source` (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`).
+    NamedSource {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        source: String,
+    },
+    WebIdentity {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        role_arn: String,
+        token_file: String,
+        session_name: Option<String>,
+    },
+    Sso {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        session: Option<String>,
+        account_id: Option<String>,
+        role_name: Option<String>,
+        region: Option<String>,
+        start_url: Option<String>,
+    },
+    CredentialProcess {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        command: String,
+    },
+}
+
+impl Base {
+    pub fn profile(&self) -> &ResolvedProfile {
+        match self {
+            Base::StoredKeys { profile }
+            | Base::PlaintextKeys { profile, .. }
+            | Base::NamedSource { profile, .. }
+            | Base::WebIdentity { profile, .. }
+            | Base::Sso { profile, .. }
+            | Base::CredentialProcess { profile, .. } => profile,
+        }
+    }
+}
+
+/// A selected profile's credential sources: a base, then roles assumed in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Chain {
+    pub base: Base,
+    /// Profiles whose `role_arn` is assumed, the first with the base's credentials.
+    #[serde(serialize_with = "role_steps")]
+    pub roles: Vec<ResolvedProfile>,
+}
+
+/// In a chain's JSON a profile is named, not repeated in full.
+fn name_only<S: serde::Serializer>(profile: &ResolvedProfile, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&profile.name)
+}
+
+/// Each role as its profile and the settings that shape the AssumeRole call.
+fn role_steps<S: serde::Serializer>(roles: &[ResolvedProfile], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    const KEYS: &[&str] = &[
+        "role_arn",
+        "mfa_serial",
+        "external_id",
+        "role_session_name",
+        "duration_seconds",
+        "source_identity",
+        "session_tags",
+        "transitive_session_tags",
+    ];
+    let mut seq = s.serialize_seq(Some(roles.len()))?;
+    for role in roles {
+        let mut step = BTreeMap::new();
+        step.insert("profile", role.name.as_str());
+        for key in KEYS {
+            if let Some(value) = role.get(key) {
+                step.insert(key, value);
+            }
+        }
+        seq.serialize_element(&step)?;
+    }
+    seq.end()
+}
+
+impl Chain {
+    /// The vault entry the chain starts from, if any.
+    pub fn stored_keys(&self) -> Option<&str> {
+        match &self.base {
+            Base::StoredKeys { profile } => Some(&profile.name),
+            _ => None,
+        }
+    }
+}
+
+/// The config, with the vault's entry names, ready to resolve profiles.
+pub struct Resolver<'a> {
+    profiles: &'a ProfileSet,
+    /// Whether the vault holds keys under this name.
+    stored: &'a dyn Fn(&str) -> bool,
+    /// `[default]`'s settings that other profiles inherit, worked out once.
+    defaults: OnceCell<BTreeMap<String, Value>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(profiles: &'a ProfileSet, stored: &'a dyn Fn(&str) -> bool) -> Resolver<'a> {
+        Resolver {
+            profiles,
+            stored,
+            defaults: OnceCell::new(),
+        }
+    }
+
+    fn defaults(&self) -> Result<&BTreeMap<String, Value>, Error> {
+        if let Some(defaults) = self.defaults.get() {
+            return Ok(defaults);
+        }
+        let mut all = BTreeMap::new();
+        if self.profiles.get("default").is_some() {
+            self.include_chain("default", &mut all)?;
+        }
+        all.retain(|key, _| DEFAULT_FALLBACK_KEYS.contains(&key.as_str()));
+        Ok(self.defaults.get_or_init(|| all))
+    }
+
+    /// Whether `name` is a profile at all: a section of either file or a vault entry.
+    pub fn exists(&self, name: &str) -> bool {
+        self.profiles.get(name).is_some() || (self.stored)(name)
+    }
+
+    /// Effective settings of a profile, with `overrides` applied on top.
+    pub fn profile(&self, name: &str, overrides: &Overrides) -> Result<ResolvedProfile, Error> {
+        if !self.exists(name) {
+            return Err(self.not_found(name, None));
+        }
+        let mut settings = BTreeMap::new();
+        self.include_chain(name, &mut settings)?;
+        if name != "default" {
+            for (key, value) in self.defaults()? {
+                if !settings.contains_key(key) {
+                    settings.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        for (key, value, from) in &overrides.settings {
+            settings.insert(
+                key.to_string(),
+                Value {
+                    value: value.clone(),
+                    from: from.clone(),
+                },
+            );
+        }
+        Ok(ResolvedProfile {
+            name: name.to_string(),
+            origin: self.profiles.get(name).map(|p| p.origin),
+            settings,
+        })
+    }
+
+    /// Fills `settings` from `name` and then the profiles it includes, nearest first.
+    fn include_chain(
+        &self,
+        name: &str,
+        settings: &mut BTreeMap<String, Value>,
+    ) -> Result<(), Error> {
+        let mut visited: Vec<String> = Vec::new();
+        let mut next = Some(name.to_string());
+        while let Some(current) = next.take() {
+            if visited.contains(&current) {
+                visited.push(current);
+                return Err(Error::ProfileLoop {
+                    key: "include_profile",
+                    path: visited,
+                });
+            }
+            let Some(section) = self.profiles.get(&current) else {
+                if visited.is_empty() {
+                    // A profile known only to the vault has no settings of its own.
+                    return Ok(());
+                }
+                return Err(self.not_found(&current, visited.last().cloned()));
+            };
+            for (key, setting) in section.settings() {
+                settings.entry(key.to_string()).or_insert_with(|| Value {
+                    value: setting.value.clone(),
+                    from: From::File {
+                        profile: current.clone(),
+                        file: setting.origin.file,
+                        line: setting.origin.line,
+                    },
+                });
+            }
+            next = section.get("include_profile").map(str::to_string);
+            visited.push(current);
+        }
+        Ok(())
+    }
+
+    /// The selected profile's chain of credential sources.
+    pub fn chain(&self, selected: &str, overrides: &Overrides) -> Result<Chain, Error> {
+        let mut top = self.profile(selected, overrides)?;
+        // A role named by `AWS_ROLE_ARN` on a profile with its own keys is assumed with them.
+        let role_from_override = matches!(
+            top.settings.get("role_arn").map(|v| &v.from),
+            Some(From::Env { .. } | From::Flag { .. })
+        );
+        if role_from_override
+            && top.get("source_profile").is_none()
+            && top.get("credential_source").is_none()
+        {
+            let from = top.settings["role_arn"].from.clone();
+            top.settings.insert(
+                "source_profile".to_string(),
+                Value {
+                    value: selected.to_string(),
+                    from,
+                },
+            );
+        }
+
+        let mut visited: Vec<String> = Vec::new();
+        let mut roles: Vec<ResolvedProfile> = Vec::new();
+        let mut current = top;
+        let base = loop {
+            if visited.contains(&current.name) {
+                visited.push(current.name.clone());
+                return Err(Error::ProfileLoop {
+                    key: "source_profile",
+                    path: visited,
+                });
+            }
+            visited.push(current.name.clone());
+            // After the first profile, a source's own keys win over its role.
+            if visited.len() > 1
+                && let Some(base) = self.static_keys(&current)?
+            {
+                break base;
+            }
+            let is_role = current.get("role_arn").is_some()
+                && current.get("web_identity_token_file").is_none();
+            if !is_role {
+                let needed_by = (visited.len() > 1).then(|| visited[visited.len() - 2].clone());
+                break self.base(current, needed_by)?;
+            }
+            let source_profile = current.get("source_profile").map(str::to_string);
+            let credential_source = current.get("credential_source").map(str::to_string);
+            let next = match (source_profile, credential_source) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::BothSources {
+                        profile: current.name,
+                    });
+                }
+                (None, None) => {
+                    return Err(Error::RoleWithoutSource {
+                        profile: current.name,
+                    });
+                }
+                (None, Some(source)) => {
+                    roles.push(current.clone());
+                    break Base::NamedSource {
+                        profile: current,
+                        source,
+                    };
+                }
+                (Some(source), None) if source == current.name => {
+                    roles.push(current.clone());
+                    break self.base(current, None)?;
+                }
+                (Some(source), None) => source,
+            };
+            if !self.exists(&next) {
+                return Err(self.not_found(&next, Some(current.name)));
+            }
+            let next = self.profile(&next, &Overrides::default())?;
+            roles.push(current);
+            current = next;
+        };
+        roles.reverse();
+        Ok(Chain { base, roles })
+    }
+
+    /// The profile's static keys: the vault's entry, else keys in the plaintext files.
+    /// `Ok(None)` when it has neither.
+    fn static_keys(&self, profile: &ResolvedProfile) -> Result<Option<Base>, Error> {
+        if (self.stored)(&profile.name) {
+            return Ok(Some(Base::StoredKeys {
+                profile: profile.clone(),
+            }));
+        }
+        let id = profile.get("aws_access_key_id");
+        let secret = profile.get("aws_secret_access_key");
+        let token = profile.get("aws_session_token");
+        match (id, secret) {
+            (None, None) if token.is_none() => Ok(None),
+            (Some(id), Some(_)) => Ok(Some(Base::PlaintextKeys {
+                profile: profile.clone(),
+                access_key_id: id.to_string(),
+            })),
+            (id, _) => Err(Error::PartialKeys {
+                profile: profile.name.clone(),
+                missing: if id.is_none() {
+                    "aws_access_key_id"
+                } else {
+                    "aws_secret_access_key"
+                },
+            }),
+        }
+    }
+
+    /// A profile that assumes no role: where do its credentials come from?
+    fn base(&self, profile: ResolvedProfile, needed_by: Option<String>) -> Result<Base, Error> {
+        if let Some(source) = profile.get("credential_source") {
+            let source = source.to_string();
+            return Ok(Base::NamedSource { profile, source });
+        }
+        if let Some(token_file) = profile.get("web_identity_token_file") {
+            let Some(role_arn) = profile.role_arn() else {
+                return Err(Error::WebIdentityWithoutRole {
+                    profile: profile.name,
+                });
+            };
+            return Ok(Base::WebIdentity {
+                role_arn: role_arn.to_string(),
+                token_file: token_file.to_string(),
+                session_name: profile.get("role_session_name").map(str::to_string),
+                profile,
+            });
+        }
+        if let Some(sso) = self.sso(&profile)? {
+            return Ok(sso);
+        }
+        if let Some(command) = profile.get("credential_process") {
+            let command = command.to_string();
+            return Ok(Base::CredentialProcess { profile, command });
+        }
+        match self.static_keys(&profile)? {
+            Some(base) => Ok(base),
+            None => Err(Error::NoCredentials {
+                profile: profile.name,
+                needed_by,
+            }),
+        }
+    }
+
+    fn sso(&self, profile: &ResolvedProfile) -> Result<Option<Base>, Error> {
+        let owned = |key| profile.get(key).map(str::to_string);
+        let session = owned("sso_session");
+        let mut region = owned("sso_region");
+        let mut start_url = owned("sso_start_url");
+        let account_id = owned("sso_account_id");
+        let role_name = owned("sso_role_name");
+        if [&session, &region, &start_url, &account_id, &role_name]
+            .iter()
+            .all(|v| v.is_none())
+        {
+            return Ok(None);
+        }
+        if let Some(name) = &session {
+            let Some(section) = self.profiles.sso_session(name) else {
+                return Err(Error::SsoSessionMissing {
+                    profile: profile.name.clone(),
+                    session: name.clone(),
+                });
+            };
+            for (key, slot) in [
+                ("sso_region", &mut region),
+                ("sso_start_url", &mut start_url),
+            ] {
+                if slot.is_some() {
+                    return Err(Error::SsoSetting {
+                        profile: profile.name.clone(),
+                        problem: format!(
+                            "`{key}` can only be specified in the [sso-session] config when a session name is given"
+                        ),
+                    });
+                }
+                *slot = section.get(key).map(str::to_string);
+            }
+        }
+        let pair = |set: &str, missing: &str| Error::SsoSetting {
+            profile: profile.name.clone(),
+            problem: format!("if `{set}` is set, then `{missing}` must also be set"),
+        };
+        match (&account_id, &role_name) {
+            (Some(_), None) => return Err(pair("sso_account_id", "sso_role_name")),
+            (None, Some(_)) => return Err(pair("sso_role_name", "sso_account_id")),
+            _ => {}
+        }
+        Ok(Some(Base::Sso {
+            profile: profile.clone(),
+            session,
+            account_id,
+            role_name,
+            region,
+            start_url,
+        }))
+    }
+
+    fn not_found(&self, name: &str, referenced_from: Option<String>) -> Error {
+        let candidates = self.profiles.profiles().iter().map(|p| p.name.as_str());
+        Error::ProfileNotFound {
+            profile: name.to_string(),
+            referenced_from,
+            suggestion: closest(name, candidates).map(str::to_string),
+            none_defined: self.profiles.is_empty(),
+        }
+    }
+}
+
+/// The candidate nearest to `name` by edit distance, if it is near enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(2);
+    candidates
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse::parse;
+
+    fn profiles(config: &str) -> ProfileSet {
+        ProfileSet::new(&parse(config).unwrap(), &[])
+    }
+
+    fn resolve(config: &str, stored: &[&str], name: &str) -> Result<Chain, Error> {
+        let set = profiles(config);
+        let has = |n: &str| stored.contains(&n);
+        Resolver::new(&set, &has).chain(name, &Overrides::default())
+    }
+
+    /// A chain as `base-kind:profile > role-profile > ...`.
+    fn check(config: &str, stored: &[&str], name: &str, expect: &str) {
+        let got = match resolve(config, stored, name) {
+            Ok(chain) => {
+                let base = match &chain.base {
+                    Base::StoredKeys { profile } => format!("vault:{}", profile.name),
+                    Base::PlaintextKeys { profile, .. } => format!("plain:{}", profile.name),
+                    Base::CredentialProcess { profile, .. } => format!("process:{}", profile.name),
+                    other => format!("other:{}", other.profile().name),
+                };
+                let mut out = base;
+                for role in &chain.roles {
+                    out.push_str(" > ");
+                    out.push_str(&role.name);
+                }
+                out
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(got, expect);
+    }
+
+    const DAY: &str = "[profile gds-users]\nregion = eu-west-1\n\n[profile target]\nsource_profile = gds-users\nrole_arn = arn:aws:iam::1:role/admin\nmfa_serial = arn:aws:iam::2:mfa/jane\n";
+
+    #[test]
+    fn chains() {
+        check(DAY, &["gds-users"], "target", "vault:gds-users > target");
+        check(DAY, &["gds-users"], "gds-users", "vault:gds-users");
+        check(
+            DAY,
+            &["gds-users", "target"],
+            "target",
+            "vault:gds-users > target",
+        );
+        check(DAY, &["solo"], "solo", "vault:solo");
+        check(
+            "[profile a]\ncredential_process = vault export --format json b\n",
+            &[],
+            "a",
+            "process:a",
+        );
+    }
+
+    #[test]
+    fn errors() {
+        check(
+            DAY,
+            &[],
+            "target",
+            "error: profile `gds-users` did not contain credential information (it is the source of `target`)",
+        );
+        check(
+            DAY,
+            &["gds-users"],
+            "targt",
+            "error: profile `targt` not found",
+        );
+        check(
+            "[profile a]\nsource_profile = b\nrole_arn = x\n[profile b]\ninclude_profile = c\n[profile c]\ninclude_profile = b\n",
+            &[],
+            "a",
+            "error: profile formed an infinite loop through `include_profile`: `b` -> `c` -> `b`",
+        );
+    }
+
+    #[test]
+    fn includes_and_defaults() {
+        let set = profiles(
+            "[default]\nregion = eu-west-2\nrole_arn = bad\nmfa_serial = m\n[profile base]\nduration_seconds = 900\nregion = us-east-1\n[profile p]\ninclude_profile = base\nrole_session_name = me\n",
+        );
+        let none = |_: &str| false;
+        let r = Resolver::new(&set, &none);
+        let p = r.profile("p", &Overrides::default()).unwrap();
+        assert_eq!(p.get("region"), Some("us-east-1"));
+        assert_eq!(p.get("duration_seconds"), Some("900"));
+        assert_eq!(p.get("mfa_serial"), Some("m"));
+        assert_eq!(p.get("role_arn"), None);
+        let env = Overrides::from_env(|v| (v == "AWS_REGION").then(|| "ap-south-1".to_string()));
+        assert_eq!(r.profile("p", &env).unwrap().region(), Some("ap-south-1"));
+    }
+
+    #[test]
+    fn session_tags() {
+        let set = profiles(
+            "[profile p]\nsession_tags = a = 1 , b=2\ntransitive_session_tags = b\n[profile q]\nsession_tags = a=1,,b=2\n[profile r]\nsession_tags=a\n",
+        );
+        let none = |_: &str| false;
+        let r = Resolver::new(&set, &none);
+        let p = r.profile("p", &Overrides::default()).unwrap();
+        let tags = p.session_tags().unwrap();
+        assert_eq!(tags, [("a".into(), "1".into()), ("b".into(), "2".into())]);
+        assert_eq!(p.transitive_session_tags().unwrap(), ["b"]);
+        for bad in ["q", "r"] {
+            let p = r.profile(bad, &Overrides::default()).unwrap();
+            assert!(p.session_tags().is_err(), "{bad}");
+        }
+    }
+
+    /// No input makes the parser or resolver panic or loop: random files built from the
+    /// characters that matter to the format, every profile resolved.
+    #[test]
+    fn random_configs_never_panic() {
+        const PIECES: &[&str] = &[
+            "[",
+            "]",
+            "profile ",
+            "default",
+            "sso-session ",
+            "=",
+            "#",
+            ";",
+            " ",
+            "\t",
+            "\n",
+            "\r\n",
+            "a",
+            "b",
+            "c",
+            "source_profile",
+            "role_arn",
+            "include_profile",
+            "credential_source",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "web_identity_token_file",
+            "sso_session",
+            "sso_account_id",
+            "sso_role_name",
+            "credential_process",
+            "x",
+            "\u{e9}",
+            "\0",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = next() % 40;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let Ok(sections) = parse(&text) else { continue };
+            let set = ProfileSet::new(&sections, &sections);
+            let stored = |name: &str| name == "b";
+            let resolver = Resolver::new(&set, &stored);
+            for name in ["a", "b", "c", "default"] {
+                let _ = resolver.chain(name, &Overrides::default());
+            }
+        }
+        // Random bytes, not just the format's pieces.
+        for _ in 0..20_000 {
+            let bytes: Vec<u8> = (0..next() % 64).map(|_| next() as u8).collect();
+            let _ = parse(&String::from_utf8_lossy(&bytes));
+        }
+    }
+
+    #[test]
+    fn closest_names() {
+        let names = ["prod-admin", "dev", "target-account"];
+        assert_eq!(closest("prod-admn", names.into_iter()), Some("prod-admin"));
+        assert_eq!(
+            closest("target-acount", names.into_iter()),
+            Some("target-account")
+        );
+        assert_eq!(closest("zzzzzzz", names.into_iter()), None);
+    }
+}

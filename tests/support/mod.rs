@@ -1,0 +1,286 @@
+//! Test support: the real `vault` binary in a temp HOME with a scrubbed environment, and a
+//! local STS/IAM (moto, extended by `vault_moto.py`) on 127.0.0.1.
+//!
+//! Each integration test file declares `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A fresh HOME for one test, and a builder of `vault` commands run in it.
+pub struct Home {
+    pub dir: TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        let dir = tempfile::Builder::new()
+            .prefix("vault-test-")
+            .tempdir()
+            .unwrap();
+        let home = Home {
+            dir,
+            env: Vec::new(),
+        };
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        home
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Sets a variable for every command run in this HOME.
+    pub fn env(&mut self, key: &str, value: impl AsRef<str>) -> &mut Home {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.as_ref().to_string()));
+        self
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn config(&self, text: &str) -> PathBuf {
+        self.write(".aws/config", text)
+    }
+
+    pub fn credentials(&self, text: &str) -> PathBuf {
+        self.write(".aws/credentials", text)
+    }
+
+    /// `vault ARGS` with only HOME, PATH and this test's variables set.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vault"));
+        command.args(args).env_clear().current_dir(self.path());
+        command.env("HOME", self.path());
+        command.env("PATH", test_path());
+        command.env("XDG_CONFIG_HOME", self.path().join(".config"));
+        command.env("XDG_DATA_HOME", self.path().join(".local/share"));
+        command.env("XDG_CACHE_HOME", self.path().join(".cache"));
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command.stdin(Stdio::null());
+        command
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Run::from(self.command(args).output().unwrap())
+    }
+}
+
+/// PATH for children: the test venv's `bin` (aws CLI, python with boto3) first.
+pub fn test_path() -> String {
+    let system = "/usr/local/bin:/usr/bin:/bin";
+    match venv_bin() {
+        Some(bin) => format!("{}:{system}", bin.display()),
+        None => system.to_string(),
+    }
+}
+
+fn venv_bin() -> Option<PathBuf> {
+    let python = PathBuf::from(python());
+    let bin = python.parent()?;
+    bin.join("aws").exists().then(|| bin.to_path_buf())
+}
+
+/// The Python with moto: `VAULT_TEST_PYTHON`, else the repo's `.venv`, else `python3`.
+pub fn python() -> String {
+    if let Ok(python) = std::env::var("VAULT_TEST_PYTHON") {
+        return python;
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        return venv.display().to_string();
+    }
+    "python3".to_string()
+}
+
+/// What a finished command did.
+#[derive(Debug)]
+pub struct Run {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.status, Some(0), "failed: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts exit status 1 with nothing on stdout, and returns stderr.
+    #[track_caller]
+    pub fn fails(&self) -> &str {
+        assert_eq!(self.status, Some(1), "did not fail with 1: {self:#?}");
+        assert_eq!(self.stdout, "", "printed on stdout while failing");
+        &self.stderr
+    }
+}
+
+/// A moto server with vault's extensions (`vault_moto.py`), bootstrapped: user `jane` with
+/// keys and a virtual MFA device, user `bob`, roles `admin`, `readonly`, `partner` and
+/// `chained`, authentication on. Stopped when dropped (and by itself if the test dies,
+/// since it exits when its stdin closes).
+pub struct Moto {
+    child: Child,
+    _stdin: ChildStdin,
+    _dir: TempDir,
+    pub endpoint: String,
+    pub state: Value,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let dir = tempfile::tempdir().unwrap();
+        let state_file = dir.path().join("state.json");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/vault_moto.py");
+        let python = python();
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .args(["--port", "0", "--state-file"])
+            .arg(&state_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("could not start `{python}` (run scripts/setup for the test venv): {e}")
+            });
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let started = Instant::now();
+        stdout.read_line(&mut line).unwrap();
+        assert!(
+            line.starts_with("READY "),
+            "moto did not start after {:?} (is moto installed for `{python}`? run scripts/setup): {line:?}",
+            started.elapsed()
+        );
+        let endpoint = line["READY ".len()..].trim().to_string();
+        let state: Value =
+            serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+        Moto {
+            child,
+            _stdin: stdin,
+            _dir: dir,
+            endpoint,
+            state,
+        }
+    }
+
+    pub fn user(&self, name: &str) -> &Value {
+        &self.state["users"][name]
+    }
+
+    pub fn role_arn(&self, name: &str) -> String {
+        self.state["roles"][name].as_str().unwrap().to_string()
+    }
+
+    fn get(&self, path: &str) -> String {
+        http(&self.endpoint, "GET", path, "")
+    }
+
+    /// The TOTP code for the current 30-second window plus `offset`.
+    pub fn totp(&self, serial: &str, offset: i64) -> String {
+        self.get(&format!(
+            "/_vault_test/totp?serial={serial}&offset={offset}"
+        ))
+    }
+
+    pub fn start_recording(&self) {
+        http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/recorder/clear-recording",
+            "",
+        );
+        http(
+            &self.endpoint,
+            "POST",
+            "/moto-api/recorder/start-recording",
+            "",
+        );
+    }
+
+    /// The STS actions recorded since `start_recording`, in order.
+    pub fn sts_calls(&self) -> Vec<String> {
+        let log = self.get("/moto-api/recorder/download-recording");
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|entry| action_of(&entry))
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `Action=GetSessionToken` from a recorded request's body or query string.
+fn action_of(entry: &Value) -> Option<String> {
+    let body = entry["body"].as_str().unwrap_or("");
+    let query = entry["qs"].to_string();
+    for text in [body, query.as_str()] {
+        if let Some(at) = text.find("Action=") {
+            let rest = &text[at + "Action=".len()..];
+            let end = rest.find(['&', '"', '\'', ' ']).unwrap_or(rest.len());
+            return Some(rest[..end].to_string());
+        }
+    }
+    None
+}
+
+/// A minimal HTTP/1.1 request to the local server (tests need no HTTP client crate).
+pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap_or(("", &response));
+    body.to_string()
+}
