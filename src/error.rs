@@ -65,6 +65,33 @@ pub enum Error {
         path: PathBuf,
         problem: String,
     },
+    /// A question needs a terminal and there is none.
+    NoTerminal {
+        question: String,
+        problem: String,
+    },
+    WrongPassphrase {
+        store: String,
+    },
+    PassphraseMismatch,
+    EmptyPassphrase,
+    /// A store file that cannot be read as vault wrote it.
+    StoreCorrupt {
+        path: PathBuf,
+        problem: String,
+    },
+    BackendUnavailable {
+        backend: &'static str,
+        problem: String,
+    },
+    AddToSourcedProfile {
+        profile: String,
+        source: String,
+    },
+    NoKeys {
+        profile: String,
+        store: String,
+    },
     /// Writing to stdout failed (a closed pipe ends the program quietly).
     Output(io::Error),
     /// A value from a variable or flag that vault cannot use.
@@ -106,6 +133,37 @@ impl Error {
             Error::ProfileLoop { key, .. } => {
                 Some(format!("change one `{key}` so that the chain ends"))
             }
+            Error::NoTerminal { question, .. } => Some(
+                if question.contains("passphrase") {
+                    "set AWS_VAULT_FILE_PASSPHRASE for unattended use, or run vault in a terminal"
+                } else if question.contains("MFA") {
+                    "pass the code with --mfa-token, or set `mfa_process` in the profile"
+                } else if question.contains("Access Key") {
+                    "use `vault add --env` with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set"
+                } else if question.starts_with("Delete") {
+                    "use -f to delete without asking"
+                } else {
+                    "run vault in a terminal"
+                }
+                .to_string(),
+            ),
+            Error::AddToSourcedProfile { source, .. } => {
+                Some(format!("add the keys to the source instead: `vault add {source}`"))
+            }
+            Error::NoKeys { .. } => {
+                Some("`vault list --credentials` shows the entries there are".to_string())
+            }
+            Error::WrongPassphrase { .. } => {
+                Some("nothing was changed; try again with the passphrase this vault was made with".to_string())
+            }
+            Error::StoreCorrupt { .. } => Some(
+                "other entries are unaffected; remove the damaged file, or restore it from a backup"
+                    .to_string(),
+            ),
+            Error::BackendUnavailable { .. } => Some(
+                "choose another backend with --backend or AWS_VAULT_BACKEND (`file` works anywhere)"
+                    .to_string(),
+            ),
             _ => None,
         }
     }
@@ -184,6 +242,27 @@ impl fmt::Display for Error {
             Error::Settings { path, problem } => write!(f, "`{}`: {problem}", path.display()),
             Error::BadValue { name, problem } => write!(f, "`{name}`: {problem}"),
             Error::Output(e) => write!(f, "could not write the output: {e}"),
+            Error::NoTerminal { question, problem } => {
+                write!(f, "cannot ask `{question}`: no terminal ({problem})")
+            }
+            Error::WrongPassphrase { store } => {
+                write!(f, "wrong passphrase for the vault at `{store}`")
+            }
+            Error::AddToSourcedProfile { profile, source } => write!(
+                f,
+                "profile `{profile}` has a source_profile of `{source}`, so keys added to `{profile}` would never be used"
+            ),
+            Error::NoKeys { profile, store } => {
+                write!(f, "no credentials for profile `{profile}` in {store}")
+            }
+            Error::PassphraseMismatch => write!(f, "the two passphrases differ"),
+            Error::EmptyPassphrase => write!(f, "the passphrase is empty"),
+            Error::StoreCorrupt { path, problem } => {
+                write!(f, "store file `{}` is damaged: {problem}", path.display())
+            }
+            Error::BackendUnavailable { backend, problem } => {
+                write!(f, "the {backend} backend failed: {problem}")
+            }
         }
     }
 }

@@ -13,6 +13,9 @@ pub mod config;
 #[macro_use]
 pub mod debug;
 pub mod error;
+pub mod prompt;
+pub mod settings;
+pub mod store;
 
 use std::ffi::OsString;
 use std::io;

@@ -1,7 +1,9 @@
 //! One module per verb. Each takes its parsed arguments and returns `Ok(())` or the error
 //! for `run` to print; output goes through `print`.
 
+mod add;
 mod list;
+mod remove;
 mod show;
 
 use std::io::{self, Write};
@@ -11,11 +13,36 @@ use crate::cli::{Cli, Command};
 use crate::config::resolve::{Base, Chain, From};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
+use crate::prompt::Terminal;
+use crate::settings::Settings;
+use crate::store::{self, Store};
 
 pub fn run(cli: Cli) -> Result<()> {
+    let context = Context {
+        backend: cli.backend,
+    };
     match cli.command {
-        Command::List(args) => list::run(&args),
-        Command::Show(args) => show::run(&args),
+        Command::Add(args) => add::run(&context, &args),
+        Command::Remove(args) => remove::run(&context, &args),
+        Command::List(args) => list::run(&context, &args),
+        Command::Show(args) => show::run(&context, &args),
+    }
+}
+
+/// What every command may need beyond its own arguments.
+pub(crate) struct Context {
+    /// `--backend`, before it is checked.
+    backend: Option<String>,
+}
+
+impl Context {
+    pub(crate) fn settings(&self) -> Result<Settings> {
+        Settings::load(self.backend.as_deref(), var)
+    }
+
+    /// The store, asking on the terminal when it must be unlocked.
+    pub(crate) fn store(&self) -> Result<Box<dyn Store>> {
+        store::open(&self.settings()?, Box::new(Terminal))
     }
 }
 

@@ -10,9 +10,10 @@ use crate::config::parse::is_secret_key;
 use crate::config::resolve::{Base, Chain, From, Overrides, ResolvedProfile, Resolver};
 use crate::error::Result;
 
-pub fn run(args: &ShowArgs) -> Result<()> {
+pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
     let config = super::load_config()?;
-    let stored = |_: &str| false;
+    let listing = context.store()?.list()?;
+    let stored = |name: &str| listing.has_keys(name);
     let resolver = Resolver::new(&config.profiles, &stored);
     let overrides = Overrides::from_env(super::var);
     let profile = resolver.profile(&args.profile, &overrides)?;

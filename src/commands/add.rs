@@ -1,0 +1,186 @@
+//! `vault add PROFILE`: store long-lived keys, clear the sessions made from the old ones,
+//! and give the profile a section in the config file when it has none.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::AddArgs;
+use crate::config::FileKind;
+use crate::config::profiles::is_valid_name;
+use crate::error::{Error, Result};
+use crate::prompt::{Prompt, Terminal};
+use crate::store::{self, Credentials, EntryId};
+
+pub fn run(context: &super::Context, args: &AddArgs) -> Result<()> {
+    let profile = args.profile.as_str();
+    if !is_valid_name(profile) {
+        return Err(Error::BadValue {
+            name: "PROFILE",
+            problem: format!(
+                "`{profile}` is not a valid profile name (letters, digits and -/.%@_:+ only)"
+            ),
+        });
+    }
+    let config = super::load_config()?;
+    if let Some(source) = config
+        .profiles
+        .get(profile)
+        .and_then(|p| p.get("source_profile"))
+        && source != profile
+    {
+        return Err(Error::AddToSourcedProfile {
+            profile: profile.to_string(),
+            source: source.to_string(),
+        });
+    }
+    let keys = if args.env {
+        keys_from_env()?
+    } else {
+        keys_from_terminal(&mut Terminal)?
+    };
+    for warning in key_warnings(&keys) {
+        eprintln!("warning: {warning}");
+    }
+
+    let mut store = context.store()?;
+    let id = EntryId::Keys {
+        profile: profile.to_string(),
+    };
+    store.put(&id, &keys)?;
+    let cleared = store::remove_sessions(store.as_mut(), |key| key.source == profile)?;
+    crate::debug!("cleared {cleared} sessions made from the old keys of `{profile}`");
+
+    let in_config = config
+        .profiles
+        .get(profile)
+        .is_some_and(|p| p.origin.file == FileKind::Config);
+    if !args.no_add_config && !in_config {
+        append_section(&config.config_path, profile)?;
+    }
+    super::print(&format!(
+        "Added credentials to profile \"{profile}\" in vault\n"
+    ))
+}
+
+fn keys_from_env() -> Result<Credentials> {
+    let get = |name: &'static str| {
+        super::var(name).ok_or(Error::BadValue {
+            name,
+            problem:
+                "missing: `--env` takes the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                    .to_string(),
+        })
+    };
+    let id = get("AWS_ACCESS_KEY_ID")?;
+    let secret = SecretString::from(get("AWS_SECRET_ACCESS_KEY")?);
+    Ok(Credentials::keys(id.trim().to_string(), secret))
+}
+
+fn keys_from_terminal(prompt: &mut dyn Prompt) -> Result<Credentials> {
+    let id = prompt.ask("Enter Access Key ID: ", false)?;
+    let secret = prompt.ask("Enter Secret Access Key: ", true)?;
+    let (id, secret) = (id.trim(), secret.trim());
+    if id.is_empty() || secret.is_empty() {
+        return Err(Error::BadValue {
+            name: "keys",
+            problem: "the access key id and the secret access key must not be empty".to_string(),
+        });
+    }
+    Ok(Credentials::keys(
+        id.to_string(),
+        SecretString::from(secret),
+    ))
+}
+
+/// Keys that do not look like AWS long-lived keys are stored anyway (other services issue
+/// other shapes), with a warning.
+fn key_warnings(keys: &Credentials) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let id = &keys.access_key_id;
+    if id.starts_with("ASIA") {
+        warnings.push(format!(
+            "`{id}` looks like a temporary key id (ASIA...); vault expects long-lived keys (AKIA...)"
+        ));
+    } else if id.len() != 20 || !id.starts_with("AKIA") {
+        warnings.push(format!(
+            "`{id}` does not look like an AWS access key id (20 characters, AKIA...)"
+        ));
+    }
+    if keys.secret_access_key.expose_secret().len() != 40 {
+        warnings.push(
+            "the secret access key is not 40 characters long, as AWS secret keys are".to_string(),
+        );
+    }
+    warnings
+}
+
+/// Appends `[profile NAME]` to the config file, leaving every existing byte as it was.
+fn append_section(path: &Path, profile: &str) -> Result<()> {
+    let io = |action| {
+        move |source| Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let existing = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io("create the folder of"))?;
+            }
+            Vec::new()
+        }
+        Err(e) => return Err(io("read")(e)),
+    };
+    let mut text = String::new();
+    if !existing.is_empty() {
+        if !existing.ends_with(b"\n") {
+            text.push('\n');
+        }
+        text.push('\n');
+    }
+    if profile == "default" {
+        text.push_str("[default]\n");
+    } else {
+        text.push_str(&format!("[profile {profile}]\n"));
+    }
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(io("open"))?;
+    file.write_all(text.as_bytes()).map_err(io("write"))?;
+    crate::debug!("added `[profile {profile}]` to `{}`", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::Scripted;
+
+    #[test]
+    fn asks_id_then_hidden_secret() {
+        let mut prompt = Scripted::new(&[
+            " AKIAIOSFODNN7EXAMPLE ",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ]);
+        let keys = keys_from_terminal(&mut prompt).unwrap();
+        assert_eq!(keys.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(
+            prompt.asked,
+            ["Enter Access Key ID: ", "Enter Secret Access Key: "]
+        );
+        assert!(key_warnings(&keys).is_empty());
+    }
+
+    #[test]
+    fn odd_keys_warn() {
+        let keys = Credentials::keys("ASIAXXXX".into(), SecretString::from("short"));
+        assert_eq!(key_warnings(&keys).len(), 2);
+    }
+}

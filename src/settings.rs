@@ -1,0 +1,151 @@
+//! vault's own settings: flags beat environment beat `config.toml` (under the platform
+//! config folder, e.g. `~/.config/vault/config.toml`) beat defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::store::Backend;
+
+/// The optional settings file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    backend: Option<String>,
+    prompt: Option<String>,
+    unlock_ttl: Option<String>,
+    file_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `None`: pick the platform's keychain when one answers, else the file store.
+    pub backend: Option<Backend>,
+    /// MFA prompt driver: `terminal` or `ykman`.
+    pub prompt: String,
+    /// How long an unlocked file store stays unlocked; zero disables the unlock cache.
+    pub unlock_ttl: Duration,
+    pub file_dir: PathBuf,
+}
+
+pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// `~/.config/vault/config.toml` or the platform's equivalent.
+pub fn settings_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("vault").join("config.toml"))
+}
+
+/// The file store's default folder: `vault` under the platform data folder.
+pub fn default_file_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".local/share"))
+        .join("vault")
+}
+
+impl Settings {
+    pub fn load(
+        flag_backend: Option<&str>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
+        let file = match settings_path() {
+            Some(path) => read_file(&path)?,
+            None => FileSettings::default(),
+        };
+        let backend = match (flag_backend, var("AWS_VAULT_BACKEND"), file.backend) {
+            (Some(name), _, _) => Some(Backend::parse(name, "--backend")?),
+            (None, Some(name), _) => Some(Backend::parse(&name, "AWS_VAULT_BACKEND")?),
+            (None, None, Some(name)) => Some(Backend::parse(&name, "backend in config.toml")?),
+            (None, None, None) => None,
+        };
+        let prompt = var("AWS_VAULT_PROMPT")
+            .or(file.prompt)
+            .unwrap_or_else(|| "terminal".to_string());
+        let unlock_ttl = match (var("AWS_VAULT_UNLOCK_TTL"), file.unlock_ttl) {
+            (Some(text), _) => parse_duration(&text, "AWS_VAULT_UNLOCK_TTL")?,
+            (None, Some(text)) => parse_duration(&text, "unlock_ttl in config.toml")?,
+            (None, None) => DEFAULT_UNLOCK_TTL,
+        };
+        let file_dir = var("AWS_VAULT_FILE_DIR")
+            .or(file.file_dir)
+            .map(|d| expand_home(&d))
+            .unwrap_or_else(default_file_dir);
+        Ok(Settings {
+            backend,
+            prompt,
+            unlock_ttl,
+            file_dir,
+        })
+    }
+}
+
+fn read_file(path: &std::path::Path) -> Result<FileSettings> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| Error::Settings {
+            path: path.to_path_buf(),
+            problem: e.message().to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileSettings::default()),
+        Err(source) => Err(Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+/// `15m`, `1h30m`, `90s`, or a bare number of seconds (`0` included).
+pub fn parse_duration(text: &str, name: &'static str) -> Result<Duration> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| Error::BadValue {
+        name,
+        problem: format!("`{text}` is not a duration like `15m` or `1h` ({e})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0", "x").unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_duration("15m", "x").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            parse_duration("1h30m", "x").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(parse_duration("90", "x").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("soon", "x").is_err());
+    }
+
+    #[test]
+    fn flags_beat_environment() {
+        let env = |name: &str| (name == "AWS_VAULT_BACKEND").then(|| "keyctl".to_string());
+        let s = Settings::load(Some("file"), env).unwrap();
+        assert_eq!(s.backend, Some(Backend::File));
+        let s = Settings::load(None, env).unwrap();
+        assert_eq!(s.backend, Some(Backend::Keyctl));
+        let bad = Settings::load(Some("vaultwarden"), env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("file, keychain, wincred, secret-service, keyctl"),
+            "{bad}"
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! The encrypted file store: one folder (0700), one file per entry (0600).
+//!
+//! `vault.json` holds the KDF parameters and salt, and the store's random data key wrapped
+//! (XChaCha20-Poly1305) under the key derived from the passphrase; a wrong passphrase fails
+//! to unwrap it before anything else is read or written. Each entry file holds its metadata
+//! in the clear (what it is, when it expires: enough for `list`) and its secret sealed under
+//! the data key, with the metadata as associated data. Writes go to a temp file, are synced
+//! and renamed into place, under an exclusive lock on `.lock`.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::crypto::{self, Kdf, Key, Sealed};
+use super::{Credentials, EntryId, EntryMeta, Listing, Store, unlock};
+use crate::error::{Error, Result};
+use crate::prompt::Prompt;
+
+const HEADER: &str = "vault.json";
+const LOCK: &str = ".lock";
+const INDEX: &str = "index.json";
+const TEMP_PREFIX: &str = ".tmp-";
+const ENTRY_SUFFIX: &str = ".entry";
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    version: u32,
+    /// Random; names the store in the unlock cache and binds its sealed values.
+    store_id: String,
+    kdf: Kdf,
+    /// The data key, sealed under the passphrase's key.
+    wrapped_key: Sealed,
+    /// Nothing, sealed under the data key: proves a cached key is this store's.
+    key_check: Sealed,
+}
+
+/// Every entry's metadata in one file, so that `list` need not open each entry. Only a
+/// cache: entry files it does not name are read, and names it has without files ignored.
+#[derive(Default, Serialize, Deserialize)]
+struct Index {
+    entries: BTreeMap<String, Indexed>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Indexed {
+    meta: EntryMeta,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EntryFile {
+    version: u32,
+    meta: EntryMeta,
+    sealed: Sealed,
+}
+
+/// Where the passphrase comes from when the store must be unlocked.
+pub struct Unlock {
+    /// `AWS_VAULT_FILE_PASSPHRASE`.
+    pub passphrase: Option<SecretString>,
+    pub prompt: Box<dyn Prompt>,
+    /// How long the unlocked key stays cached; zero: no cache read or written.
+    pub ttl: Duration,
+    /// KDF parameters for a new store (tests lower them).
+    pub new_kdf: fn() -> Kdf,
+}
+
+pub struct FileStore {
+    dir: PathBuf,
+    unlock: Unlock,
+    key: Option<(String, Key)>,
+}
+
+impl FileStore {
+    pub fn new(dir: PathBuf, unlock: Unlock) -> FileStore {
+        FileStore {
+            dir,
+            unlock,
+            key: None,
+        }
+    }
+
+    fn shown_dir(&self) -> String {
+        crate::commands::display_path(&self.dir)
+    }
+
+    fn io(&self, action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    fn entry_path(&self, id: &EntryId) -> PathBuf {
+        let digest = blake2_hex(id.text().as_bytes());
+        let prefix = match id {
+            EntryId::Keys { .. } => "keys-",
+            EntryId::Session(_) => "session-",
+        };
+        self.dir.join(format!("{prefix}{digest}{ENTRY_SUFFIX}"))
+    }
+
+    fn read_header(&self) -> Result<Option<Header>> {
+        let path = self.dir.join(HEADER);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io("read", &path)(e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::StoreCorrupt {
+                path,
+                problem: e.to_string(),
+            })
+    }
+
+    /// The data key: from memory, the unlock cache, or the passphrase (creating the store
+    /// when there is none yet).
+    fn key(&mut self) -> Result<&Key> {
+        if self.key.is_none() {
+            let unlocked = self.unlock_now()?;
+            self.key = Some(unlocked);
+        }
+        Ok(&self.key.as_ref().expect("just set").1)
+    }
+
+    fn unlock_now(&mut self) -> Result<(String, Key)> {
+        let header = match self.read_header()? {
+            Some(header) => header,
+            None => return self.create(),
+        };
+        let context = wrap_context(&header.store_id);
+        if !self.unlock.ttl.is_zero()
+            && let Some(key) = unlock::get(&header.store_id)
+        {
+            if self.check_key(&header, &key) {
+                return Ok((header.store_id, key));
+            }
+            unlock::forget(&header.store_id);
+        }
+        let question = format!("Enter passphrase to unlock `{}`: ", self.shown_dir());
+        let passphrase = self.passphrase(&question)?;
+        crate::debug!(
+            "file store: deriving the key (argon2id, {} KiB)",
+            header.kdf.memory_kib
+        );
+        let kek = header
+            .kdf
+            .derive(passphrase.expose_secret().as_bytes())
+            .ok_or_else(|| Error::StoreCorrupt {
+                path: self.dir.join(HEADER),
+                problem: "unknown key derivation parameters".to_string(),
+            })?;
+        let data_key = crypto::open(&kek, &header.wrapped_key, &context).ok_or_else(|| {
+            Error::WrongPassphrase {
+                store: self.shown_dir(),
+            }
+        })?;
+        let key = to_key(&data_key).ok_or_else(|| Error::StoreCorrupt {
+            path: self.dir.join(HEADER),
+            problem: "the wrapped key has the wrong length".to_string(),
+        })?;
+        unlock::put(&header.store_id, &key, self.unlock.ttl);
+        Ok((header.store_id, key))
+    }
+
+    /// Whether `key` (from the unlock cache) is this store's data key.
+    fn check_key(&self, header: &Header, key: &Key) -> bool {
+        crypto::open(key, &header.key_check, &check_context(&header.store_id)).is_some()
+    }
+
+    fn passphrase(&mut self, question: &str) -> Result<SecretString> {
+        if let Some(passphrase) = &self.unlock.passphrase {
+            return Ok(passphrase.clone());
+        }
+        let answer = self.unlock.prompt.ask(question, true)?;
+        Ok(SecretString::from(answer.as_str()))
+    }
+
+    /// A new store: a passphrase (asked twice), a random data key, the header.
+    fn create(&mut self) -> Result<(String, Key)> {
+        let passphrase = match &self.unlock.passphrase {
+            Some(passphrase) => passphrase.clone(),
+            None => {
+                let first = self.unlock.prompt.ask(
+                    &format!(
+                        "Enter a passphrase for the new vault at `{}`: ",
+                        self.shown_dir()
+                    ),
+                    true,
+                )?;
+                let second = self
+                    .unlock
+                    .prompt
+                    .ask("Enter the passphrase again: ", true)?;
+                if first.as_str() != second.as_str() {
+                    return Err(Error::PassphraseMismatch);
+                }
+                SecretString::from(first.as_str())
+            }
+        };
+        if passphrase.expose_secret().is_empty() {
+            return Err(Error::EmptyPassphrase);
+        }
+        self.ensure_dir()?;
+        let _lock = self.lock()?;
+        // Another process may have made the store while we asked.
+        if self.read_header()?.is_some() {
+            self.key = None;
+            return self.unlock_now();
+        }
+        let kdf = (self.unlock.new_kdf)();
+        let kek = kdf
+            .derive(passphrase.expose_secret().as_bytes())
+            .expect("vault's own KDF parameters are valid");
+        let store_id = crypto::hex(&crypto::random::<16>());
+        let data_key = crypto::random_key();
+        let header = Header {
+            version: 1,
+            wrapped_key: crypto::seal(&kek, data_key.as_ref(), &wrap_context(&store_id)),
+            key_check: crypto::seal(&data_key, b"", &check_context(&store_id)),
+            store_id: store_id.clone(),
+            kdf,
+        };
+        let json = serde_json::to_vec_pretty(&header).expect("the header serializes");
+        self.write_atomic(&self.dir.join(HEADER), &json)?;
+        crate::debug!("file store: created at `{}`", self.dir.display());
+        unlock::put(&store_id, &data_key, self.unlock.ttl);
+        Ok((store_id, data_key))
+    }
+
+    fn ensure_dir(&self) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(self.io("create the folder", &self.dir))
+    }
+
+    /// An exclusive lock on the store, held until the guard is dropped.
+    fn lock(&self) -> Result<File> {
+        let path = self.dir.join(LOCK);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(self.io("open", &path))?;
+        file.lock().map_err(self.io("lock", &path))?;
+        Ok(file)
+    }
+
+    /// Writes a file so that readers see the old or the new bytes, never a mix.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let temp = self.dir.join(format!(
+            "{TEMP_PREFIX}{}",
+            crypto::hex(&crypto::random::<8>())
+        ));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temp, path)?;
+            File::open(&self.dir)?.sync_all()
+        })();
+        result.map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            self.io("write", path)(e)
+        })
+    }
+
+    /// The index of entry metadata; an unreadable one is an empty one (`list` then reads
+    /// the entry files themselves).
+    fn read_index(&self) -> Index {
+        let path = self.dir.join(INDEX);
+        match fs::read(&path).map(|bytes| serde_json::from_slice(&bytes)) {
+            Ok(Ok(index)) => index,
+            Ok(Err(e)) => {
+                crate::debug!(
+                    "file store: index `{}` unreadable ({e}); reading entries",
+                    path.display()
+                );
+                Index::default()
+            }
+            Err(_) => Index::default(),
+        }
+    }
+
+    /// Changes the index; the caller holds the store's lock.
+    fn update_index(&self, change: impl FnOnce(&mut Index)) -> Result<()> {
+        let mut index = self.read_index();
+        change(&mut index);
+        let json = serde_json::to_vec(&index).expect("the index serializes");
+        self.write_atomic(&self.dir.join(INDEX), &json)
+    }
+
+    fn read_entry(&self, path: &Path) -> Result<Option<EntryFile>> {
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io("read", path)(e)),
+        };
+        let entry: EntryFile = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        Ok(Some(entry))
+    }
+}
+
+/// Associated data for the wrapped key.
+fn wrap_context(store_id: &str) -> Vec<u8> {
+    format!("vault data key v1 {store_id}").into_bytes()
+}
+
+fn check_context(store_id: &str) -> Vec<u8> {
+    format!("vault key check v1 {store_id}").into_bytes()
+}
+
+/// Associated data for an entry: the store and everything in its clear metadata.
+fn entry_context(store_id: &str, meta: &EntryMeta) -> Vec<u8> {
+    let meta = serde_json::to_string(meta).expect("metadata serializes");
+    format!("vault entry v1 {store_id} {meta}").into_bytes()
+}
+
+fn to_key(bytes: &[u8]) -> Option<Key> {
+    let array: [u8; crypto::KEY_LEN] = bytes.try_into().ok()?;
+    Some(zeroize::Zeroizing::new(array))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn blake2_hex(bytes: &[u8]) -> String {
+    use blake2::{Blake2s256, Digest};
+    crypto::hex(&Blake2s256::digest(bytes)[..16])
+}
+
+impl Store for FileStore {
+    fn describe(&self) -> String {
+        format!("the file store at `{}`", self.shown_dir())
+    }
+
+    fn list(&self) -> Result<Listing> {
+        let mut listing = Listing::default();
+        let dir = match fs::read_dir(&self.dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
+            Err(e) => return Err(self.io("read", &self.dir)(e)),
+        };
+        let index = self.read_index();
+        for entry in dir.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(ENTRY_SUFFIX) {
+                continue;
+            }
+            // The index answers for the files it knows; any other file is read. (A file
+            // damaged after it was indexed is reported when it is read, by `get`.)
+            if let Some(indexed) = index.entries.get(&name) {
+                listing.entries.push(indexed.meta.clone());
+                continue;
+            }
+            match self.read_entry(&entry.path()) {
+                Ok(Some(entry)) => listing.entries.push(entry.meta),
+                Ok(None) => {}
+                Err(e) => listing.problems.push(e),
+            }
+        }
+        listing.entries.sort_by_cached_key(|e| e.id.text());
+        Ok(listing)
+    }
+
+    fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+        let path = self.entry_path(id);
+        let Some(entry) = self.read_entry(&path)? else {
+            return Ok(None);
+        };
+        if entry.meta.id != *id {
+            return Err(Error::StoreCorrupt {
+                path,
+                problem: "the entry does not belong under this name".to_string(),
+            });
+        }
+        let key = self.key()?.clone();
+        let store_id = self.key.as_ref().expect("unlocked").0.clone();
+        let plaintext = crypto::open(&key, &entry.sealed, &entry_context(&store_id, &entry.meta))
+            .ok_or_else(|| Error::StoreCorrupt {
+            path: path.clone(),
+            problem: "it does not decrypt with this store's key (changed or damaged)".to_string(),
+        })?;
+        Credentials::from_secret_json(&plaintext, entry.meta.expiration)
+            .map(Some)
+            .ok_or_else(|| Error::StoreCorrupt {
+                path,
+                problem: "the decrypted entry is not valid".to_string(),
+            })
+    }
+
+    fn put(&mut self, id: &EntryId, credentials: &Credentials) -> Result<()> {
+        let key = self.key()?.clone();
+        let store_id = self.key.as_ref().expect("unlocked").0.clone();
+        let meta = EntryMeta {
+            id: id.clone(),
+            expiration: credentials.expiration,
+            source: match id {
+                EntryId::Session(key) => Some(key.source.clone()),
+                EntryId::Keys { .. } => None,
+            },
+        };
+        let sealed = crypto::seal(
+            &key,
+            &credentials.to_secret_json(),
+            &entry_context(&store_id, &meta),
+        );
+        let file = EntryFile {
+            version: 1,
+            meta,
+            sealed,
+        };
+        let json = serde_json::to_vec(&file).expect("an entry serializes");
+        self.ensure_dir()?;
+        let _lock = self.lock()?;
+        let path = self.entry_path(id);
+        self.write_atomic(&path, &json)?;
+        self.update_index(|index| {
+            index
+                .entries
+                .insert(file_name(&path), Indexed { meta: file.meta });
+        })
+    }
+
+    fn remove(&mut self, id: &EntryId) -> Result<bool> {
+        let path = self.entry_path(id);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let _lock = self.lock()?;
+        let existed = match fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(self.io("remove", &path)(e)),
+        };
+        self.update_index(|index| {
+            index.entries.remove(&file_name(&path));
+        })?;
+        Ok(existed)
+    }
+}

@@ -1,0 +1,225 @@
+//! OS keychains through the `keyring` crate: macOS Keychain, Windows Credential Manager,
+//! Linux Secret Service and kernel keyring (keyctl).
+//!
+//! `keyring` cannot enumerate entries, so vault keeps an index beside them: a JSON file of
+//! entry metadata (names, kinds, expiry; never a secret), 0600 in a 0700 folder, written
+//! atomically under a lock, so that `list` works without touching the keychain.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::{Backend, Credentials, EntryId, EntryMeta, Listing, Store, crypto};
+use crate::error::{Error, Result};
+
+/// The keychain service under which vault's items are stored.
+const SERVICE: &str = "vault-aws";
+
+pub struct KeychainStore {
+    backend: Backend,
+    index_dir: PathBuf,
+}
+
+/// What the keychain holds for one entry.
+#[derive(Serialize, Deserialize)]
+struct Item {
+    meta: EntryMeta,
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<String>,
+}
+
+impl KeychainStore {
+    /// `index_dir` is where the index of this backend's entries is kept.
+    pub fn new(backend: Backend, index_dir: PathBuf) -> KeychainStore {
+        KeychainStore { backend, index_dir }
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.index_dir
+            .join(format!("{}-index.json", self.backend.name()))
+    }
+
+    fn unavailable(&self, e: impl std::fmt::Display) -> Error {
+        Error::BackendUnavailable {
+            backend: self.backend.name(),
+            problem: e.to_string(),
+        }
+    }
+
+    fn entry(&self, id: &EntryId) -> Result<keyring::Entry> {
+        credential(self.backend, &id.text()).map_err(|e| self.unavailable(e))
+    }
+
+    fn read_index(&self) -> Result<Vec<EntryMeta>> {
+        let path = self.index_path();
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
+                path,
+                problem: e.to_string(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(source) => Err(Error::Io {
+                action: "read",
+                path,
+                source,
+            }),
+        }
+    }
+
+    /// Changes the index under its lock.
+    fn update_index(&self, change: impl FnOnce(&mut Vec<EntryMeta>)) -> Result<()> {
+        let io = |action, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.index_dir)
+            .map_err(io("create the folder", &self.index_dir))?;
+        let lock_path = self.index_dir.join(".index.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(io("open", &lock_path))?;
+        lock.lock().map_err(io("lock", &lock_path))?;
+        let mut index = self.read_index()?;
+        change(&mut index);
+        let path = self.index_path();
+        let json = serde_json::to_vec_pretty(&index).expect("the index serializes");
+        let temp = self
+            .index_dir
+            .join(format!(".tmp-{}", crypto::hex(&crypto::random::<8>())));
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)?;
+            file.write_all(&json)?;
+            file.sync_all()?;
+            fs::rename(&temp, &path)?;
+            File::open(&self.index_dir)?.sync_all()
+        })();
+        written.map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            io("write", &path)(e)
+        })
+    }
+}
+
+impl Store for KeychainStore {
+    fn describe(&self) -> String {
+        format!("the {} backend", self.backend.name())
+    }
+
+    fn list(&self) -> Result<Listing> {
+        Ok(Listing {
+            entries: self.read_index()?,
+            problems: Vec::new(),
+        })
+    }
+
+    fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+        let secret = match self.entry(id)?.get_secret() {
+            Ok(secret) => Zeroizing::new(secret),
+            Err(keyring::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(self.unavailable(e)),
+        };
+        let item: Item =
+            serde_json::from_slice(&secret).map_err(|_| Error::BackendUnavailable {
+                backend: self.backend.name(),
+                problem: format!("the item for `{}` is not one vault wrote", id.text()),
+            })?;
+        let credentials = Credentials {
+            access_key_id: item.access_key_id,
+            secret_access_key: SecretString::from(item.secret_access_key),
+            session_token: item.session_token.map(SecretString::from),
+            expiration: item.meta.expiration,
+        };
+        Ok(Some(credentials))
+    }
+
+    fn put(&mut self, id: &EntryId, credentials: &Credentials) -> Result<()> {
+        let meta = EntryMeta {
+            id: id.clone(),
+            expiration: credentials.expiration,
+            source: match id {
+                EntryId::Session(key) => Some(key.source.clone()),
+                EntryId::Keys { .. } => None,
+            },
+        };
+        let item = Item {
+            meta: meta.clone(),
+            access_key_id: credentials.access_key_id.clone(),
+            secret_access_key: credentials.secret_access_key.expose_secret().to_string(),
+            session_token: credentials
+                .session_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+        };
+        let json = Zeroizing::new(serde_json::to_vec(&item).expect("an item serializes"));
+        drop(item);
+        self.entry(id)?
+            .set_secret(&json)
+            .map_err(|e| self.unavailable(e))?;
+        self.update_index(|index| {
+            index.retain(|m| m.id != *id);
+            index.push(meta);
+        })
+    }
+
+    fn remove(&mut self, id: &EntryId) -> Result<bool> {
+        let existed = match self.entry(id)?.delete_credential() {
+            Ok(()) => true,
+            Err(keyring::Error::NoEntry) => false,
+            Err(e) => return Err(self.unavailable(e)),
+        };
+        self.update_index(|index| index.retain(|m| m.id != *id))?;
+        Ok(existed)
+    }
+}
+
+/// A keyring entry in the named backend, where this platform has it.
+fn credential(backend: Backend, user: &str) -> keyring::Result<keyring::Entry> {
+    let not_here = || {
+        keyring::Error::Invalid(
+            "backend".to_string(),
+            format!("{} is not available on this platform", backend.name()),
+        )
+    };
+    let credential: Box<keyring::credential::Credential> = match backend {
+        #[cfg(target_os = "linux")]
+        Backend::SecretService => Box::new(keyring::secret_service::SsCredential::new_with_target(
+            None, SERVICE, user,
+        )?),
+        #[cfg(target_os = "linux")]
+        Backend::Keyctl => Box::new(keyring::keyutils::KeyutilsCredential::new_with_target(
+            None, SERVICE, user,
+        )?),
+        #[cfg(target_os = "macos")]
+        Backend::Keychain => Box::new(keyring::macos::MacCredential::new_with_target(
+            None, SERVICE, user,
+        )?),
+        #[cfg(windows)]
+        Backend::Wincred => Box::new(keyring::windows::WinCredential::new_with_target(
+            None, SERVICE, user,
+        )?),
+        _ => return Err(not_here()),
+    };
+    Ok(keyring::Entry::new_with_credential(credential))
+}

@@ -1,0 +1,372 @@
+//! The vault: long-lived keys and cached sessions behind one `Store` interface.
+//!
+//! Backends: `file` (encrypted files, works anywhere) and the OS keychains through the
+//! `keyring` crate. Listing never needs a secret; reading or writing a secret may unlock.
+
+pub mod crypto;
+pub mod file;
+pub mod keychain;
+pub mod unlock;
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::prompt::Prompt;
+use crate::settings::Settings;
+
+/// AWS credentials: long-lived keys (no token, no expiry) or a temporary session.
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: Option<SecretString>,
+    /// Seconds since the Unix epoch.
+    pub expiration: Option<u64>,
+}
+
+impl Clone for Credentials {
+    fn clone(&self) -> Credentials {
+        Credentials {
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            session_token: self.session_token.clone(),
+            expiration: self.expiration,
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+/// The JSON that is encrypted (or handed to a keychain) for one entry.
+#[derive(Serialize, Deserialize)]
+struct CredentialsJson<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+}
+
+impl Credentials {
+    pub fn keys(access_key_id: String, secret_access_key: SecretString) -> Credentials {
+        Credentials {
+            access_key_id,
+            secret_access_key,
+            session_token: None,
+            expiration: None,
+        }
+    }
+
+    /// The secret part of an entry, as bytes that are wiped when dropped.
+    fn to_secret_json(&self) -> Zeroizing<Vec<u8>> {
+        let json = CredentialsJson {
+            access_key_id: &self.access_key_id,
+            secret_access_key: self.secret_access_key.expose_secret(),
+            session_token: self.session_token.as_ref().map(|t| t.expose_secret()),
+        };
+        Zeroizing::new(serde_json::to_vec(&json).expect("credentials serialize"))
+    }
+
+    fn from_secret_json(bytes: &[u8], expiration: Option<u64>) -> Option<Credentials> {
+        let json: CredentialsJson = serde_json::from_slice(bytes).ok()?;
+        Some(Credentials {
+            access_key_id: json.access_key_id.to_string(),
+            secret_access_key: SecretString::from(json.secret_access_key),
+            session_token: json.session_token.map(SecretString::from),
+            expiration,
+        })
+    }
+
+    /// Seconds left before expiry (negative once expired); `None` for keys that never expire.
+    pub fn seconds_left(&self, now: u64) -> Option<i64> {
+        self.expiration.map(|e| e as i64 - now as i64)
+    }
+}
+
+/// What identifies a cached session: how it was made, for which profile, with which MFA
+/// device, from which vault entry, and a digest of the parameters that shaped it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// `sts.GetSessionToken`, `sts.AssumeRole`, ... as aws-vault names them.
+    pub kind: String,
+    pub profile: String,
+    pub mfa_serial: Option<String>,
+    /// The vault entry whose keys the session was made from.
+    pub source: String,
+    pub params: String,
+}
+
+/// What an entry is, readable without the passphrase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum EntryId {
+    Keys { profile: String },
+    Session(SessionKey),
+}
+
+impl EntryId {
+    /// A stable text form, used to name the entry in a keychain and to derive file names.
+    pub fn text(&self) -> String {
+        match self {
+            EntryId::Keys { profile } => format!("keys:{profile}"),
+            EntryId::Session(key) => format!(
+                "session:{}:{}:{}:{}:{}",
+                key.kind,
+                key.profile.len(),
+                key.profile,
+                key.mfa_serial.as_deref().unwrap_or(""),
+                key.params
+            ),
+        }
+    }
+}
+
+/// An entry as listed: what it is and, for sessions, when it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryMeta {
+    pub id: EntryId,
+    pub expiration: Option<u64>,
+    pub source: Option<String>,
+}
+
+/// Listing that goes on past a broken entry: the good ones, and what was wrong.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<EntryMeta>,
+    pub problems: Vec<Error>,
+}
+
+impl Listing {
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|e| match &e.id {
+            EntryId::Keys { profile } => Some(profile.as_str()),
+            EntryId::Session(_) => None,
+        })
+    }
+
+    pub fn sessions(&self) -> impl Iterator<Item = (&SessionKey, Option<u64>)> {
+        self.entries.iter().filter_map(|e| match &e.id {
+            EntryId::Session(key) => Some((key, e.expiration)),
+            EntryId::Keys { .. } => None,
+        })
+    }
+
+    pub fn has_keys(&self, profile: &str) -> bool {
+        self.keys().any(|p| p == profile)
+    }
+}
+
+/// One backend. Methods that read or write secrets may unlock the store (and so prompt).
+pub trait Store {
+    /// For messages: "the file store at `~/.local/share/vault`".
+    fn describe(&self) -> String;
+
+    /// Every entry, without unlocking.
+    fn list(&self) -> Result<Listing>;
+
+    fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>>;
+
+    fn put(&mut self, id: &EntryId, credentials: &Credentials) -> Result<()>;
+
+    /// Whether there was such an entry.
+    fn remove(&mut self, id: &EntryId) -> Result<bool>;
+}
+
+/// Removes the sessions that `matches` selects, returning how many were removed.
+pub fn remove_sessions(
+    store: &mut dyn Store,
+    matches: impl Fn(&SessionKey) -> bool,
+) -> Result<usize> {
+    let listing = store.list()?;
+    let mut removed = 0;
+    for (key, _) in listing.sessions().filter(|(key, _)| matches(key)) {
+        if store.remove(&EntryId::Session(key.clone()))? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Opens the store that the settings name, or the platform's default: the OS keychain
+/// when one answers, else the file store.
+pub fn open(settings: &Settings, prompt: Box<dyn Prompt>) -> Result<Box<dyn Store>> {
+    let backend = settings.backend.unwrap_or_else(default_backend);
+    crate::debug!("store: {} backend", backend.name());
+    Ok(match backend {
+        Backend::File => Box::new(file::FileStore::new(
+            settings.file_dir.clone(),
+            file::Unlock {
+                passphrase: std::env::var("AWS_VAULT_FILE_PASSPHRASE")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .map(SecretString::from),
+                prompt,
+                ttl: settings.unlock_ttl,
+                new_kdf: crypto::Kdf::new,
+            },
+        )),
+        other => Box::new(keychain::KeychainStore::new(
+            other,
+            crate::settings::default_file_dir().join("index"),
+        )),
+    })
+}
+
+/// macOS Keychain, Windows Credential Manager, or on Linux the Secret Service when a session
+/// bus is there and a Secret Service already owns its name (asking never starts one).
+fn default_backend() -> Backend {
+    if cfg!(target_os = "macos") {
+        Backend::Keychain
+    } else if cfg!(windows) {
+        Backend::Wincred
+    } else if secret_service_running() {
+        Backend::SecretService
+    } else {
+        Backend::File
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn secret_service_running() -> bool {
+    use std::time::Duration;
+    // With no bus address, libdbus could try to launch a bus: never ask then.
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
+        return false;
+    }
+    let Ok(connection) = dbus::blocking::Connection::new_session() else {
+        return false;
+    };
+    let proxy = connection.with_proxy(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        Duration::from_millis(500),
+    );
+    let owned: Result<(bool,), _> = proxy.method_call(
+        "org.freedesktop.DBus",
+        "NameHasOwner",
+        ("org.freedesktop.secrets",),
+    );
+    matches!(owned, Ok((true,)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn secret_service_running() -> bool {
+    false
+}
+
+/// Store backends by name, as `--backend` and `AWS_VAULT_BACKEND` spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    File,
+    Keychain,
+    Wincred,
+    SecretService,
+    Keyctl,
+}
+
+impl Backend {
+    pub const NAMES: &'static [&'static str] =
+        &["file", "keychain", "wincred", "secret-service", "keyctl"];
+
+    pub fn parse(name: &str, source: &'static str) -> Result<Backend> {
+        Ok(match name {
+            "file" => Backend::File,
+            "keychain" => Backend::Keychain,
+            "wincred" => Backend::Wincred,
+            "secret-service" => Backend::SecretService,
+            "keyctl" => Backend::Keyctl,
+            other => {
+                return Err(Error::BadValue {
+                    name: source,
+                    problem: format!(
+                        "unknown backend `{other}`; choose one of {}",
+                        Backend::NAMES.join(", ")
+                    ),
+                });
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::File => "file",
+            Backend::Keychain => "keychain",
+            Backend::Wincred => "wincred",
+            Backend::SecretService => "secret-service",
+            Backend::Keyctl => "keyctl",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = Credentials {
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: SecretString::from("s3cr3t"),
+            session_token: Some(SecretString::from("t0k3n")),
+            expiration: Some(1),
+        };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("AKIAEXAMPLE") && shown.contains("<redacted>"));
+        assert!(!shown.contains("s3cr3t") && !shown.contains("t0k3n"));
+    }
+
+    /// Regression: `SessionKey` has a `kind` field, which once clashed with the tag of
+    /// `EntryId` and made every session entry unreadable.
+    #[test]
+    fn session_metadata_round_trips() {
+        let meta = EntryMeta {
+            id: EntryId::Session(SessionKey {
+                kind: "sts.GetSessionToken".into(),
+                profile: "p".into(),
+                mfa_serial: Some("arn:aws:iam::1:mfa/u".into()),
+                source: "p".into(),
+                params: "x".into(),
+            }),
+            expiration: Some(5),
+            source: Some("p".into()),
+        };
+        let json = serde_json::to_string(&meta).unwrap();
+        assert_eq!(serde_json::from_str::<EntryMeta>(&json).unwrap(), meta);
+    }
+
+    #[test]
+    fn entry_text_is_unambiguous() {
+        let key = |profile: &str, serial: Option<&str>| {
+            EntryId::Session(SessionKey {
+                kind: "sts.AssumeRole".into(),
+                profile: profile.into(),
+                mfa_serial: serial.map(str::to_string),
+                source: "s".into(),
+                params: "p".into(),
+            })
+            .text()
+        };
+        assert_ne!(key("a:b", None), key("a", Some("b")));
+    }
+}

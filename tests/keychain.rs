@@ -1,0 +1,540 @@
+//! The OS keychain backends on Linux, against real services: the Secret Service
+//! (gnome-keyring on a private D-Bus session bus) and the kernel keyring (a fresh session
+//! keyring), and how vault picks a backend when none is named.
+//!
+//! Every test runs its `vault` invocations as steps of one shell script inside a throwaway
+//! session (`session`), and then checks that nothing it started is still running.
+
+mod support;
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use support::{Home, Run};
+
+const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// A second 40-character secret, for overwriting an entry.
+const SECRET_2: &str = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY";
+
+/// What the script's session has on D-Bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bus {
+    /// No session bus: DBUS_SESSION_BUS_ADDRESS is not set.
+    Absent,
+    /// A private session bus (`dbus-run-session`) on which nothing owns the Secret Service.
+    Bare,
+    /// A private session bus with gnome-keyring's Secret Service, its `login` collection
+    /// (the default one) created by `--unlock` and unlocked.
+    Keyring,
+}
+
+/// Shell functions for the steps: `has_owner NAME` prints `true` or `false` for the session
+/// bus (NameHasOwner never activates a service); `ours COMM` counts the live processes of
+/// that name whose HOME is this test's HOME (so tests running in parallel do not count each
+/// other's daemons, and zombies, whose environment is gone, do not count).
+const FUNCTIONS: &str = r#"
+has_owner() {
+    dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner "string:$1" | sed -n 's/^ *boolean //p'
+}
+ours() {
+    n=0
+    for p in $(pgrep -x "$1"); do
+        if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qxF "HOME=$HOME"; then n=$((n + 1)); fi
+    done
+    echo "$n"
+}
+"#;
+
+/// Starts gnome-keyring's Secret Service in the foreground, as a child of this shell, so
+/// that the shell can stop it and reap it; the password on stdin creates and unlocks the
+/// `login` collection. Then waits until the name is owned and the default collection is
+/// unlocked. The name is asked about first, on org.freedesktop.DBus: a call to
+/// org.freedesktop.secrets before it is owned would have the bus activate a second daemon.
+const START_KEYRING: &str = r#"
+printf %s testpw | gnome-keyring-daemon --foreground --unlock --components=secrets \
+    >"$OUT/gnome-keyring.log" 2>&1 &
+GK=$!
+trap 'kill "$GK" 2>/dev/null; wait "$GK" 2>/dev/null' EXIT
+n=0
+until [ "$(has_owner org.freedesktop.secrets)" = true ] &&
+    dbus-send --session --print-reply=literal --dest=org.freedesktop.secrets \
+        /org/freedesktop/secrets/aliases/default org.freedesktop.DBus.Properties.Get \
+        string:org.freedesktop.Secret.Collection string:Locked 2>/dev/null | grep -q 'boolean false'
+do
+    n=$((n + 1))
+    if [ "$n" -ge 250 ] || ! kill -0 "$GK" 2>/dev/null; then
+        echo "gnome-keyring-daemon did not come up:" >&2
+        cat "$OUT/gnome-keyring.log" >&2
+        exit 97
+    fi
+    sleep 0.02
+done
+"#;
+
+/// Runs `steps` (shell snippets; `$VAULT` is the binary) one after another in one session:
+/// on the given bus, and with `keyctl`, in a fresh kernel session keyring. Returns what each
+/// step printed and its exit status. The environment is the scrubbed one of
+/// `Home::command` (HOME, PATH, XDG_* in the temp HOME, the test's variables), plus
+/// XDG_RUNTIME_DIR in the temp HOME. Step outputs are kept outside HOME, so that HOME can
+/// be searched for secrets afterwards. Asserts that no process of the session outlives it.
+fn session<I, S>(home: &Home, bus: Bus, keyctl: bool, steps: I) -> Vec<Run>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let out = tempfile::Builder::new()
+        .prefix("vault-keychain-out-")
+        .tempdir()
+        .unwrap();
+    let runtime = home.path().join("run");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&runtime)
+        .unwrap();
+
+    let mut script = String::from(FUNCTIONS);
+    if bus == Bus::Keyring {
+        script.push_str(START_KEYRING);
+    }
+    let mut count = 0;
+    for (i, step) in steps.into_iter().enumerate() {
+        script.push_str(&format!(
+            "{{\n{}\n}} >\"$OUT/{i}.out\" 2>\"$OUT/{i}.err\" </dev/null\necho $? >\"$OUT/{i}.rc\"\n",
+            step.as_ref()
+        ));
+        count += 1;
+    }
+    script.push_str("exit 0\n");
+
+    // A safety net: a hung step must not hang the test run; timeout signals its whole
+    // process group.
+    let mut command = Command::new("timeout");
+    command.args(["-k", "5", "60"]);
+    if keyctl {
+        command.args(["keyctl", "session", "-"]);
+    }
+    if bus != Bus::Absent {
+        command.args(["dbus-run-session", "--"]);
+    }
+    command.args(["sh", "-c", &script]);
+    let template = home.command(std::iter::empty::<&str>());
+    command.env_clear().current_dir(home.path());
+    for (key, value) in template.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    command
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("OUT", out.path())
+        .env("VAULT", env!("CARGO_BIN_EXE_vault"))
+        .stdin(Stdio::null());
+
+    let started = Instant::now();
+    let outer = Run::from(command.output().unwrap());
+    let took = started.elapsed();
+    assert_eq!(
+        outer.status,
+        Some(0),
+        "the session failed after {took:?}: {outer:#?}\nscript:\n{script}"
+    );
+
+    let runs: Vec<Run> = (0..count)
+        .map(|i| {
+            let read = |ext: &str| {
+                std::fs::read_to_string(out.path().join(format!("{i}.{ext}")))
+                    .unwrap_or_else(|e| panic!("step {i} left no .{ext} ({e}): {outer:#?}"))
+            };
+            Run {
+                status: read("rc").trim().parse().ok(),
+                stdout: read("out"),
+                stderr: read("err"),
+            }
+        })
+        .collect();
+    assert_no_processes_left(home);
+    runs
+}
+
+/// Live processes whose environment has this HOME: everything a session started (the shell,
+/// dbus-daemon, gnome-keyring-daemon, vault, and anything the bus activated).
+fn processes_of(home: &Path) -> Vec<String> {
+    let mut marker = b"HOME=".to_vec();
+    marker.extend_from_slice(home.as_os_str().as_encoded_bytes());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name();
+        let Some(pid) = pid
+            .to_str()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `PID (COMM) STATE ...`; COMM may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let (comm, state) = (&stat[open + 1..close], stat[close + 1..].trim_start());
+        if state.starts_with('Z') || state.starts_with('X') {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var == marker.as_slice())
+        {
+            found.push(format!("{pid} {comm}"));
+        }
+    }
+    found
+}
+
+/// Nothing the session started is still running (dbus-run-session signals its bus as it
+/// exits but does not wait for it, so allow a moment).
+#[track_caller]
+fn assert_no_processes_left(home: &Home) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_of(home.path());
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of the session are still running: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Regular files under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&path).unwrap();
+                if bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+                {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Asserts that a step succeeded and printed exactly `stdout`.
+#[track_caller]
+fn assert_prints(run: &Run, stdout: &str) {
+    assert_eq!(run.ok(), stdout, "{run:#?}");
+}
+
+/// Asserts the `store: NAME backend` line of `--debug`.
+#[track_caller]
+fn assert_backend(run: &Run, name: &str) {
+    assert_eq!(run.status, Some(0), "{run:#?}");
+    let line = format!("store: {name} backend");
+    let picked: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("store: ") && l.ends_with(" backend"))
+        .collect();
+    assert!(
+        picked.len() == 1 && picked[0].ends_with(&line),
+        "expected `{line}` on stderr: {run:#?}"
+    );
+}
+
+/// Asserts that a keychain item is the JSON vault writes for `profile`'s keys.
+#[track_caller]
+fn assert_item(run: &Run, profile: &str, secret: &str) {
+    let item: Value = serde_json::from_str(run.ok())
+        .unwrap_or_else(|e| panic!("the item is not JSON ({e}): {run:#?}"));
+    assert_eq!(item["meta"]["id"]["profile"], profile, "{item}");
+    assert_eq!(item["access_key_id"], KEY_ID, "{item}");
+    assert_eq!(item["secret_access_key"], secret, "{item}");
+    assert!(item.get("session_token").is_none(), "{item}");
+}
+
+fn home_with_keys() -> Home {
+    let mut home = Home::new();
+    home.env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    home
+}
+
+/// A profile name no other run shares: keys in the kernel keyring can outlive the session
+/// (the keyring crate also links them into the user's persistent keyring).
+fn unique_profile(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{test}-{}-{nanos}", std::process::id())
+}
+
+#[test]
+fn secret_service_add_list_remove() {
+    let home = home_with_keys();
+    let ss = r#""$VAULT" --backend secret-service"#;
+
+    let first = session(
+        &home,
+        Bus::Keyring,
+        false,
+        [
+            format!("{ss} add --env p1"),
+            format!("{ss} list --credentials"),
+            "secret-tool lookup service vault-aws username keys:p1".to_string(),
+            // Stored again with another secret: the item is replaced, not doubled.
+            format!("AWS_SECRET_ACCESS_KEY={SECRET_2} {ss} add --env p1"),
+            format!("{ss} list --credentials"),
+            "secret-tool lookup service vault-aws username keys:p1".to_string(),
+            "secret-tool search --all service vault-aws".to_string(),
+        ],
+    );
+    assert_prints(&first[0], "Added credentials to profile \"p1\" in vault\n");
+    assert_eq!(first[0].stderr, "", "no warnings for well-formed keys");
+    assert_prints(&first[1], "p1\n");
+    assert_item(&first[2], "p1", SECRET);
+    assert_prints(&first[3], "Added credentials to profile \"p1\" in vault\n");
+    assert_prints(&first[4], "p1\n");
+    assert_item(&first[5], "p1", SECRET_2);
+    let search = &first[6];
+    assert_eq!(
+        search.ok().lines().filter(|l| l.starts_with("[/")).count(),
+        1,
+        "one item: {search:#?}"
+    );
+    let attributes: Vec<&str> = search.stderr.lines().collect();
+    for expected in [
+        "attribute.service = vault-aws",
+        "attribute.username = keys:p1",
+    ] {
+        assert!(attributes.contains(&expected), "{search:#?}");
+    }
+
+    // Between sessions the item lives only in gnome-keyring's encrypted keyring file: no
+    // file under HOME holds either secret in the clear.
+    let keyring_file = home.path().join(".local/share/keyrings/login.keyring");
+    let index = home
+        .path()
+        .join(".local/share/vault/index/secret-service-index.json");
+    assert!(keyring_file.is_file() && index.is_file());
+    assert!(
+        std::fs::read_to_string(&index).unwrap().contains("\"p1\""),
+        "the index names the entry"
+    );
+    for secret in [SECRET, SECRET_2] {
+        assert_eq!(files_containing(home.path(), secret), Vec::<PathBuf>::new());
+    }
+    // The search does look into vault's files: the profile name is found where it is kept
+    // in the clear, and not in the encrypted keyring.
+    let mut named = files_containing(home.path(), "p1");
+    named.sort();
+    assert_eq!(named, [home.path().join(".aws/config"), index.clone()]);
+
+    // A new daemon unlocks the same keyring from disk; the item is there, and is removed.
+    let second = session(
+        &home,
+        Bus::Keyring,
+        false,
+        [
+            "secret-tool lookup service vault-aws username keys:p1".to_string(),
+            format!("{ss} remove -f p1"),
+            format!("{ss} list --credentials"),
+            "secret-tool search --all service vault-aws".to_string(),
+            format!("{ss} remove -f p1"),
+        ],
+    );
+    assert_item(&second[0], "p1", SECRET_2);
+    assert_prints(&second[1], "Deleted credentials.\n");
+    assert_prints(&second[2], "");
+    assert_prints(&second[3], "");
+    assert_eq!(second[3].stderr, "", "no item left");
+    assert!(
+        second[4]
+            .fails()
+            .contains("no credentials for profile `p1` in the secret-service backend"),
+        "{:#?}",
+        second[4]
+    );
+    for secret in [SECRET, SECRET_2] {
+        assert_eq!(files_containing(home.path(), secret), Vec::<PathBuf>::new());
+    }
+}
+
+#[test]
+fn picks_the_secret_service_when_it_is_running() {
+    let home = home_with_keys();
+    let runs = session(
+        &home,
+        Bus::Keyring,
+        false,
+        [
+            r#""$VAULT" --debug list --credentials"#,
+            r#""$VAULT" --debug add --env auto"#,
+            "secret-tool lookup service vault-aws username keys:auto",
+            r#""$VAULT" --backend secret-service list --credentials"#,
+            r#"AWS_VAULT_BACKEND=file "$VAULT" --debug list --credentials"#,
+            r#"env -u DBUS_SESSION_BUS_ADDRESS "$VAULT" --debug list --credentials"#,
+            r#"DBUS_SESSION_BUS_ADDRESS= "$VAULT" --debug list --credentials"#,
+            r#""$VAULT" --debug remove -f auto"#,
+            "secret-tool search --all service vault-aws",
+            // The process check sees this session's daemons while they run.
+            "ours gnome-keyring-d; ours dbus-daemon",
+        ],
+    );
+    assert_backend(&runs[0], "secret-service");
+    assert_prints(&runs[0], "");
+    assert_backend(&runs[1], "secret-service");
+    assert_prints(&runs[1], "Added credentials to profile \"auto\" in vault\n");
+    assert_item(&runs[2], "auto", SECRET);
+    assert_prints(&runs[3], "auto\n");
+    assert_backend(&runs[4], "file");
+    assert_prints(&runs[4], "");
+    assert_backend(&runs[5], "file");
+    assert_backend(&runs[6], "file");
+    assert_backend(&runs[7], "secret-service");
+    assert_prints(&runs[7], "Deleted credentials.\n");
+    assert_prints(&runs[8], "");
+    assert_prints(&runs[9], "1\n1\n");
+    assert_eq!(files_containing(home.path(), SECRET), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn picks_the_file_store_without_activating_a_secret_service() {
+    let home = Home::new();
+    let activatable =
+        Path::new("/usr/share/dbus-1/services/org.freedesktop.secrets.service").exists();
+    let runs = session(
+        &home,
+        Bus::Bare,
+        false,
+        [
+            "has_owner org.freedesktop.secrets",
+            "dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus \
+             /org/freedesktop/DBus org.freedesktop.DBus.ListActivatableNames \
+             | tr -s ' ' '\\n' | grep -cx org.freedesktop.secrets",
+            r#""$VAULT" --debug list --credentials"#,
+            "has_owner org.freedesktop.secrets",
+            "ours gnome-keyring-d",
+        ],
+    );
+    assert_prints(&runs[0], "false\n");
+    if activatable {
+        // So asking org.freedesktop.secrets anything would start gnome-keyring.
+        assert_prints(&runs[1], "1\n");
+    }
+    assert_backend(&runs[2], "file");
+    assert_prints(&runs[2], "");
+    assert_prints(&runs[3], "false\n");
+    assert_prints(&runs[4], "0\n");
+}
+
+#[test]
+fn picks_the_file_store_without_a_session_bus() {
+    let home = Home::new();
+    let runs = session(
+        &home,
+        Bus::Absent,
+        false,
+        [
+            "echo \"${DBUS_SESSION_BUS_ADDRESS-unset}\"",
+            r#""$VAULT" --debug list --credentials"#,
+            "ours dbus-daemon; ours gnome-keyring-d",
+        ],
+    );
+    assert_prints(&runs[0], "unset\n");
+    assert_backend(&runs[1], "file");
+    assert_prints(&runs[1], "");
+    assert_prints(&runs[2], "0\n0\n");
+}
+
+#[test]
+fn keyctl_add_list_remove() {
+    let home = home_with_keys();
+    let profile = unique_profile("kc");
+    let key = format!("keyring-rs:keys:{profile}@vault-aws");
+    let kc = r#""$VAULT" --backend keyctl"#;
+    let runs = session(
+        &home,
+        Bus::Absent,
+        true,
+        [
+            format!("{kc} add --env {profile}"),
+            format!("{kc} list --credentials"),
+            format!("keyctl pipe \"$(keyctl search @s user '{key}')\""),
+            format!("{kc} remove -f {profile}"),
+            format!("{kc} list --credentials"),
+            format!("keyctl search @s user '{key}'"),
+        ],
+    );
+    assert_prints(
+        &runs[0],
+        &format!("Added credentials to profile \"{profile}\" in vault\n"),
+    );
+    assert_prints(&runs[1], &format!("{profile}\n"));
+    assert_item(&runs[2], &profile, SECRET);
+    assert_prints(&runs[3], "Deleted credentials.\n");
+    assert_prints(&runs[4], "");
+    assert_eq!(runs[5].status, Some(1), "the key is gone: {:#?}", runs[5]);
+    assert!(
+        home.path()
+            .join(".local/share/vault/index/keyctl-index.json")
+            .is_file()
+    );
+    assert_eq!(files_containing(home.path(), SECRET), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn keyctl_chosen_by_environment() {
+    let mut home = home_with_keys();
+    home.env("AWS_VAULT_BACKEND", "keyctl");
+    let profile = unique_profile("kcenv");
+    let key = format!("keyring-rs:keys:{profile}@vault-aws");
+    let runs = session(
+        &home,
+        Bus::Absent,
+        true,
+        [
+            format!("\"$VAULT\" --debug add --env {profile}"),
+            "\"$VAULT\" list --credentials".to_string(),
+            format!("keyctl pipe \"$(keyctl search @s user '{key}')\""),
+            format!("\"$VAULT\" --debug remove -f {profile}"),
+            "\"$VAULT\" list --credentials".to_string(),
+            format!("keyctl search @s user '{key}'"),
+        ],
+    );
+    assert_backend(&runs[0], "keyctl");
+    assert_prints(
+        &runs[0],
+        &format!("Added credentials to profile \"{profile}\" in vault\n"),
+    );
+    assert_prints(&runs[1], &format!("{profile}\n"));
+    assert_item(&runs[2], &profile, SECRET);
+    assert_backend(&runs[3], "keyctl");
+    assert_prints(&runs[3], "Deleted credentials.\n");
+    assert_prints(&runs[4], "");
+    assert_eq!(runs[5].status, Some(1), "the key is gone: {:#?}", runs[5]);
+    assert_eq!(files_containing(home.path(), SECRET), Vec::<PathBuf>::new());
+}
