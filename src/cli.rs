@@ -35,6 +35,14 @@ pub enum Command {
     /// Delete a profile's keys from the vault, and the sessions made from them
     #[command(after_help = "Examples:\n  vault remove gds-users\n  vault remove gds-users -f")]
     Remove(RemoveArgs),
+    /// Run a command with a profile's short-lived credentials in its environment
+    #[command(
+        after_help = "Examples:\n  vault exec target-account -- aws sts get-caller-identity\n  vault exec target-account -- terraform plan\n  vault exec -d 4h target-account          # a shell with 4-hour credentials\n\nThe command gets AWS_VAULT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,\nAWS_CREDENTIAL_EXPIRATION and, when known, AWS_REGION and AWS_DEFAULT_REGION. A cached\nsession is used until AWS_MIN_TTL (5m) before it expires."
+    )]
+    Exec(ExecArgs),
+    /// Delete cached sessions
+    #[command(after_help = "Examples:\n  vault clear\n  vault clear target-account")]
+    Clear(ClearArgs),
     /// List profiles, the vault entries they use and their cached sessions
     #[command(after_help = "Examples:\n  vault list\n  vault list --profiles")]
     List(ListArgs),
@@ -57,6 +65,46 @@ pub struct AddArgs {
     /// Do not add a `[profile NAME]` section to the config file
     #[arg(long)]
     pub no_add_config: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// How long the session should last (e.g. 1h, 90m, 3600s)
+    #[arg(short, long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Skip GetSessionToken: use the long-lived keys (or assume the role) directly
+    #[arg(short, long)]
+    pub no_session: bool,
+
+    /// The MFA code, instead of asking for it
+    #[arg(short = 't', long, value_name = "CODE")]
+    pub mfa_token: Option<String>,
+
+    /// The region for the command (sets AWS_REGION and AWS_DEFAULT_REGION)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Serve credentials from a local endpoint instead of the environment
+    #[arg(long)]
+    pub server: bool,
+
+    /// The profile whose credentials to use
+    pub profile: String,
+
+    /// The command and its arguments (default: $SHELL, else /bin/sh)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// Only this profile's sessions
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

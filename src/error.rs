@@ -92,6 +92,66 @@ pub enum Error {
         profile: String,
         store: String,
     },
+    /// Something vault does not do yet, said plainly.
+    Unsupported {
+        profile: String,
+        what: String,
+    },
+    BadMfaCode {
+        serial: String,
+    },
+    MfaProcess {
+        serial: String,
+        problem: String,
+    },
+    MfaRefused {
+        serial: String,
+    },
+    RoleRefused {
+        role: String,
+        caller: String,
+        profile: String,
+        has_external_id: bool,
+    },
+    ChainingLimit {
+        profile: String,
+    },
+    DurationTooLong {
+        role: String,
+        profile: String,
+    },
+    /// STS refused the keys a chain starts from (`source` names them).
+    KeysRefused {
+        source: String,
+        code: String,
+    },
+    SessionExpired {
+        profile: String,
+    },
+    /// Any other STS error, as AWS worded it.
+    Sts {
+        operation: String,
+        code: String,
+        message: String,
+    },
+    StsUnreachable {
+        endpoint: String,
+        problem: String,
+    },
+    Nested {
+        profile: String,
+    },
+    Recursion {
+        profile: String,
+    },
+    CredentialProcess {
+        profile: String,
+        problem: String,
+    },
+    Exec {
+        program: String,
+        source: io::Error,
+    },
     /// Writing to stdout failed (a closed pipe ends the program quietly).
     Output(io::Error),
     /// A value from a variable or flag that vault cannot use.
@@ -147,6 +207,44 @@ impl Error {
                 }
                 .to_string(),
             ),
+            Error::Unsupported { .. } => {
+                Some("run `vault show PROFILE` to see the chain; other profiles still work".to_string())
+            }
+            Error::BadMfaCode { .. } => Some("codes are 6 digits, like 123456".to_string()),
+            Error::MfaRefused { .. } => Some(
+                "codes can be used once; wait for the next code and try again".to_string(),
+            ),
+            Error::RoleRefused {
+                role,
+                caller,
+                has_external_id,
+                profile,
+            } => Some(if *has_external_id {
+                format!("the trust policy of `{role}` must trust `{caller}`; check it, the MFA requirement and `external_id` in `[profile {profile}]`")
+            } else {
+                format!("the trust policy of `{role}` must trust `{caller}`; if it requires an ExternalId, set `external_id` in `[profile {profile}]`")
+            }),
+            Error::ChainingLimit { .. } => Some(
+                "ask for 1h or less (-d 1h), or assume the role straight from long-lived keys".to_string(),
+            ),
+            Error::DurationTooLong { profile, .. } => Some(format!(
+                "ask for less with -d or `duration_seconds` in `[profile {profile}]`, or raise the role's maximum session duration"
+            )),
+            Error::KeysRefused { source, .. } => Some(format!(
+                "the keys are wrong, inactive or deleted; store working ones with `vault add {source}`"
+            )),
+            Error::SessionExpired { profile } => Some(format!(
+                "`vault clear {profile}` deletes the cached sessions; then try again"
+            )),
+            Error::StsUnreachable { .. } => Some(
+                "check the network, and AWS_ENDPOINT_URL or `endpoint_url` if set".to_string(),
+            ),
+            Error::Nested { .. } => Some(
+                "'exit' from the subshell, or unset AWS_VAULT to force".to_string(),
+            ),
+            Error::Recursion { .. } => Some(
+                "point `credential_process` at a profile with its own keys, not at itself".to_string(),
+            ),
             Error::AddToSourcedProfile { source, .. } => {
                 Some(format!("add the keys to the source instead: `vault add {source}`"))
             }
@@ -165,6 +263,18 @@ impl Error {
                     .to_string(),
             ),
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The exit status for this error: 127 and 126 for a command that cannot be run (as
+    /// shells do), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
+            Error::Exec { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => 126,
+            _ => 1,
         }
     }
 }
@@ -255,6 +365,64 @@ impl fmt::Display for Error {
             Error::NoKeys { profile, store } => {
                 write!(f, "no credentials for profile `{profile}` in {store}")
             }
+            Error::Unsupported { profile, what } => {
+                write!(
+                    f,
+                    "profile `{profile}` needs {what}, which vault does not support yet"
+                )
+            }
+            Error::BadMfaCode { serial } => {
+                write!(f, "the MFA code for `{serial}` must be 6 digits")
+            }
+            Error::MfaProcess { serial, problem } => {
+                write!(f, "could not get an MFA code for `{serial}`: {problem}")
+            }
+            Error::MfaRefused { serial } => {
+                write!(f, "the MFA code for `{serial}` was refused by AWS")
+            }
+            Error::RoleRefused { role, caller, .. } => {
+                write!(f, "`{caller}` may not assume the role `{role}`")
+            }
+            Error::ChainingLimit { profile } => write!(
+                f,
+                "profile `{profile}` asked for more than 1h, the limit for a role assumed through another session"
+            ),
+            Error::DurationTooLong { role, .. } => write!(
+                f,
+                "the requested duration is over the maximum session duration of `{role}`"
+            ),
+            Error::KeysRefused { source, code } => {
+                write!(f, "AWS refused the keys of `{source}` ({code})")
+            }
+            Error::SessionExpired { profile } => {
+                write!(
+                    f,
+                    "a session used for `{profile}` has expired or was revoked"
+                )
+            }
+            Error::Sts {
+                operation,
+                code,
+                message,
+            } => write!(f, "{operation} failed: {code}: {message}"),
+            Error::StsUnreachable { endpoint, problem } => {
+                write!(f, "could not reach STS at `{endpoint}`: {problem}")
+            }
+            Error::Nested { profile } => write!(
+                f,
+                "running in an existing vault subshell (AWS_VAULT is `{profile}`)"
+            ),
+            Error::Recursion { profile } => write!(
+                f,
+                "profile `{profile}` gets its credentials from a credential_process that runs vault for `{profile}` again"
+            ),
+            Error::CredentialProcess { profile, problem } => {
+                write!(
+                    f,
+                    "the credential_process of profile `{profile}` failed: {problem}"
+                )
+            }
+            Error::Exec { program, source } => write!(f, "could not run `{program}`: {source}"),
             Error::PassphraseMismatch => write!(f, "the two passphrases differ"),
             Error::EmptyPassphrase => write!(f, "the passphrase is empty"),
             Error::StoreCorrupt { path, problem } => {

@@ -13,9 +13,12 @@ pub mod config;
 #[macro_use]
 pub mod debug;
 pub mod error;
+pub mod exec;
+pub mod mfa;
 pub mod prompt;
 pub mod settings;
 pub mod store;
+pub mod sts;
 
 use std::ffi::OsString;
 use std::io;
@@ -47,7 +50,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             if let Some(hint) = e.hint() {
                 eprintln!("hint: {hint}");
             }
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

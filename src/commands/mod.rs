@@ -2,6 +2,9 @@
 //! for `run` to print; output goes through `print`.
 
 mod add;
+mod clear;
+mod credentials;
+mod exec;
 mod list;
 mod remove;
 mod show;
@@ -24,6 +27,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Add(args) => add::run(&context, &args),
         Command::Remove(args) => remove::run(&context, &args),
+        Command::Exec(args) => exec::run(&context, &args),
+        Command::Clear(args) => clear::run(&context, &args),
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
     }

@@ -202,6 +202,24 @@ pub fn remove_sessions(
     Ok(removed)
 }
 
+/// Removes every session that has expired.
+pub fn remove_expired_sessions(store: &mut dyn Store) -> Result<usize> {
+    let now = now();
+    let listing = store.list()?;
+    let expired: Vec<SessionKey> = listing
+        .sessions()
+        .filter(|(_, expiration)| expiration.is_some_and(|e| e <= now))
+        .map(|(key, _)| key.clone())
+        .collect();
+    let mut removed = 0;
+    for key in expired {
+        if store.remove(&EntryId::Session(key))? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -235,12 +235,32 @@ impl Moto {
         );
     }
 
-    /// The STS actions recorded since `start_recording`, in order.
+    /// The actions recorded since `start_recording`, in order.
     pub fn sts_calls(&self) -> Vec<String> {
+        self.recorded().iter().filter_map(action_of).collect()
+    }
+
+    /// The STS calls that made credentials (GetSessionToken, AssumeRole...), leaving out
+    /// what the tests' children asked (GetCallerIdentity).
+    pub fn credential_calls(&self) -> Vec<String> {
+        self.sts_calls()
+            .into_iter()
+            .filter(|a| a != "GetCallerIdentity")
+            .collect()
+    }
+
+    /// The bodies of recorded requests, for checking parameters (`TokenCode=...`).
+    pub fn recorded_bodies(&self) -> Vec<String> {
+        self.recorded()
+            .iter()
+            .map(|entry| entry["body"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn recorded(&self) -> Vec<Value> {
         let log = self.get("/moto-api/recorder/download-recording");
         log.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter_map(|entry| action_of(&entry))
             .collect()
     }
 }

@@ -1,0 +1,14 @@
+//! `vault clear [PROFILE]`: delete cached sessions (all, or one profile's).
+
+use crate::cli::ClearArgs;
+use crate::error::Result;
+use crate::store;
+
+pub fn run(context: &super::Context, args: &ClearArgs) -> Result<()> {
+    let mut store = context.store()?;
+    let profile = args.profile.as_deref();
+    let cleared = store::remove_sessions(store.as_mut(), |key| {
+        profile.is_none_or(|p| key.profile == p)
+    })?;
+    super::print(&format!("Cleared {cleared} sessions.\n"))
+}

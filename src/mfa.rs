@@ -1,0 +1,135 @@
+//! Where an MFA code comes from: `--mfa-token`, else the profile's `mfa_process`, else the
+//! prompt driver (`terminal` or `ykman`). A code must be six digits before it is sent.
+
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::prompt::Prompt;
+
+/// The ways to get a code, in the order they are tried.
+pub struct MfaSource<'a> {
+    /// `-t/--mfa-token`, used for the first code asked for (a code works once).
+    pub token: Option<String>,
+    /// `AWS_VAULT_PROMPT`: `terminal` or `ykman`.
+    pub driver: String,
+    pub prompt: &'a mut dyn Prompt,
+}
+
+impl MfaSource<'_> {
+    /// A code for the device `serial`; `process` is the profile's `mfa_process`.
+    pub fn code(&mut self, serial: &str, process: Option<&str>) -> Result<String> {
+        let code = if let Some(token) = self.token.take() {
+            token
+        } else if let Some(command) = process {
+            crate::debug!("mfa: running mfa_process");
+            run_process(command, serial)?
+        } else {
+            match self.driver.as_str() {
+                "terminal" => {
+                    let question = format!("Enter MFA code for {serial}: ");
+                    self.prompt.ask(&question, false)?.trim().to_string()
+                }
+                "ykman" => ykman(serial)?,
+                other => {
+                    return Err(Error::BadValue {
+                        name: "AWS_VAULT_PROMPT",
+                        problem: format!(
+                            "unknown prompt driver `{other}`; choose terminal or ykman"
+                        ),
+                    });
+                }
+            }
+        };
+        check(&code, serial)?;
+        Ok(code)
+    }
+}
+
+/// Six ASCII digits.
+pub fn check(code: &str, serial: &str) -> Result<()> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::BadMfaCode {
+            serial: serial.to_string(),
+        })
+    }
+}
+
+/// Runs `mfa_process` through the shell; its stdout, trimmed, is the code.
+fn run_process(command: &str, serial: &str) -> Result<String> {
+    let output = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::MfaProcess {
+            serial: serial.to_string(),
+            problem: e.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(Error::MfaProcess {
+            serial: serial.to_string(),
+            problem: format!("it exited with {}", output.status),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `ykman oath accounts code --single NAME`, NAME being YKMAN_OATH_CREDENTIAL_NAME or the
+/// serial, as aws-vault does.
+fn ykman(serial: &str) -> Result<String> {
+    let name = std::env::var("YKMAN_OATH_CREDENTIAL_NAME").unwrap_or_else(|_| serial.to_string());
+    let mut command = Command::new("ykman");
+    if let Ok(device) = std::env::var("YKMAN_OATH_DEVICE_SERIAL") {
+        command.args(["--device", &device]);
+    }
+    eprintln!("Touch your YubiKey for {serial}...");
+    let output = command
+        .args(["oath", "accounts", "code", "--single", &name])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::MfaProcess {
+            serial: serial.to_string(),
+            problem: format!("could not run ykman: {e}"),
+        })?;
+    if !output.status.success() {
+        return Err(Error::MfaProcess {
+            serial: serial.to_string(),
+            problem: format!("ykman exited with {}", output.status),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::Scripted;
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert!(check("123456", "s").is_ok());
+        for bad in ["12345", "1234567", "12345a", " 12345", ""] {
+            assert!(check(bad, "s").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn token_then_process_then_prompt() {
+        let mut prompt = Scripted::new(&["654321"]);
+        let mut source = MfaSource {
+            token: Some("111111".into()),
+            driver: "terminal".into(),
+            prompt: &mut prompt,
+        };
+        assert_eq!(source.code("s", Some("echo 333333")).unwrap(), "111111");
+        assert_eq!(source.code("s", None).unwrap(), "654321");
+        assert_eq!(source.code("s", Some("echo ' 222222 '")).unwrap(), "222222");
+        assert!(source.code("s", Some("echo 12")).is_err());
+        assert!(source.code("s", Some("exit 3")).is_err());
+        assert_eq!(prompt.asked, ["Enter MFA code for s: "]);
+    }
+}

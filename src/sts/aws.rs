@@ -1,0 +1,308 @@
+//! The only module that knows the AWS SDK: builds an STS client for one step and makes one
+//! call, turning SDK errors into vault's. Only reached on a cache miss.
+
+use std::time::Duration;
+
+use aws_sdk_sts::config::retry::RetryConfig;
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::types::Tag;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::plan::{Call, Step};
+use crate::error::{Error, Result};
+use crate::store::Credentials;
+
+/// Where STS is: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the profile's
+/// `endpoint_url`; with `sts_regional_endpoints = legacy`, the global endpoint.
+pub fn endpoint(
+    step: &Step,
+    sts_regional_endpoints: Option<&str>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let ignore_configured =
+        var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignore_configured {
+        return None;
+    }
+    var("AWS_ENDPOINT_URL_STS")
+        .or_else(|| var("AWS_ENDPOINT_URL"))
+        .or_else(|| step.endpoint_url.clone())
+        .or_else(|| {
+            (sts_regional_endpoints == Some("legacy"))
+                .then(|| "https://sts.amazonaws.com".to_string())
+        })
+}
+
+fn client(
+    step: &Step,
+    endpoint: Option<&str>,
+    credentials: Option<&Credentials>,
+) -> aws_sdk_sts::Client {
+    let region = step
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let mut config = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .build(),
+        );
+    if let Some(url) = endpoint {
+        config = config.endpoint_url(url);
+    }
+    if let Some(c) = credentials {
+        config = config.credentials_provider(aws_credential_types::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.expose_secret().to_string(),
+            c.session_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+            None,
+            "vault",
+        ));
+    }
+    aws_sdk_sts::Client::from_conf(config.build())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded tokio runtime starts")
+}
+
+/// Makes the step's STS call with `input` credentials (and an MFA `code` where the call
+/// names a device).
+pub fn call(
+    step: &Step,
+    endpoint: Option<&str>,
+    input: Option<&Credentials>,
+    code: Option<&str>,
+) -> Result<Credentials> {
+    let client = client(step, endpoint, input);
+    let failed = |e: Failure| e.into_error(step, endpoint);
+    let out = runtime().block_on(async {
+        match &step.call {
+            Call::GetSessionToken {
+                duration,
+                mfa_serial,
+            } => client
+                .get_session_token()
+                .duration_seconds(*duration as i32)
+                .set_serial_number(mfa_serial.clone())
+                .set_token_code(code.map(str::to_string))
+                .send()
+                .await
+                .map(|o| o.credentials)
+                .map_err(Failure::from),
+            Call::AssumeRole {
+                role_arn,
+                session_name,
+                external_id,
+                duration,
+                mfa_serial,
+                tags,
+                transitive_tags,
+                source_identity,
+            } => {
+                let tags: Vec<Tag> = tags
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| Failure::Other(e.to_string()))?;
+                client
+                    .assume_role()
+                    .role_arn(role_arn)
+                    .role_session_name(session_name.clone().unwrap_or_else(default_session_name))
+                    .duration_seconds(*duration as i32)
+                    .set_external_id(external_id.clone())
+                    .set_serial_number(mfa_serial.clone())
+                    .set_token_code(code.map(str::to_string))
+                    .set_tags((!tags.is_empty()).then_some(tags))
+                    .set_transitive_tag_keys(
+                        (!transitive_tags.is_empty()).then(|| transitive_tags.clone()),
+                    )
+                    .set_source_identity(source_identity.clone())
+                    .send()
+                    .await
+                    .map(|o| o.credentials)
+                    .map_err(Failure::from)
+            }
+            Call::AssumeRoleWithWebIdentity {
+                role_arn,
+                token_file,
+                session_name,
+                duration,
+            } => {
+                let token = std::fs::read_to_string(token_file).map_err(|e| {
+                    Failure::Other(format!("could not read the token file `{token_file}`: {e}"))
+                })?;
+                client
+                    .assume_role_with_web_identity()
+                    .role_arn(role_arn)
+                    .role_session_name(session_name.clone().unwrap_or_else(default_session_name))
+                    .web_identity_token(token.trim())
+                    .duration_seconds(*duration as i32)
+                    .send()
+                    .await
+                    .map(|o| o.credentials)
+                    .map_err(Failure::from)
+            }
+            Call::CredentialProcess { .. } => {
+                unreachable!("credential_process is run by the session module, not STS")
+            }
+        }
+    });
+    let credentials = out.map_err(failed)?.ok_or_else(|| Error::Sts {
+        operation: step.call.kind().to_string(),
+        code: "NoCredentials".to_string(),
+        message: "the response held no credentials".to_string(),
+    })?;
+    Ok(Credentials {
+        access_key_id: credentials.access_key_id,
+        secret_access_key: SecretString::from(credentials.secret_access_key),
+        session_token: Some(SecretString::from(credentials.session_token)),
+        expiration: u64::try_from(credentials.expiration.secs()).ok(),
+    })
+}
+
+/// `vault-<user>-<unix seconds>`: valid for STS (`[\w+=,.@-]`, 2 to 64 characters), and
+/// says who and when in CloudTrail.
+pub fn default_session_name() -> String {
+    let user: String = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "user".to_string())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+        .take(40)
+        .collect();
+    let user = if user.is_empty() {
+        "user".to_string()
+    } else {
+        user
+    };
+    format!("vault-{user}-{}", crate::store::now())
+}
+
+/// An SDK failure, reduced to what vault needs to explain it.
+enum Failure {
+    Service { code: String, message: String },
+    Unreachable(String),
+    Other(String),
+}
+
+impl<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>>
+    for Failure
+{
+    fn from(e: SdkError<E, R>) -> Failure {
+        match &e {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                Failure::Unreachable(aws_sdk_sts::error::DisplayErrorContext(&e).to_string())
+            }
+            SdkError::ServiceError(service) => Failure::Service {
+                code: service.err().code().unwrap_or("Unknown").to_string(),
+                message: service.err().message().unwrap_or_default().to_string(),
+            },
+            _ => Failure::Other(aws_sdk_sts::error::DisplayErrorContext(&e).to_string()),
+        }
+    }
+}
+
+impl Failure {
+    fn into_error(self, step: &Step, endpoint: Option<&str>) -> Error {
+        let operation = step.call.kind().to_string();
+        match self {
+            Failure::Unreachable(problem) => Error::StsUnreachable {
+                endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
+                problem,
+            },
+            Failure::Other(message) => Error::Sts {
+                operation,
+                code: "Error".to_string(),
+                message,
+            },
+            Failure::Service { code, message } => explain(step, code, message),
+        }
+    }
+}
+
+/// STS's refusals, as sentences with a next step.
+fn explain(step: &Step, code: String, message: String) -> Error {
+    let role = match &step.call {
+        Call::AssumeRole { role_arn, .. } | Call::AssumeRoleWithWebIdentity { role_arn, .. } => {
+            Some(role_arn.clone())
+        }
+        _ => None,
+    };
+    let has_external_id = matches!(
+        &step.call,
+        Call::AssumeRole {
+            external_id: Some(_),
+            ..
+        }
+    );
+    if message.contains("MultiFactorAuthentication failed")
+        || message.contains("MFA") && code == "AccessDenied"
+    {
+        return Error::MfaRefused {
+            serial: step
+                .call
+                .mfa_serial()
+                .unwrap_or("the MFA device")
+                .to_string(),
+        };
+    }
+    if code == "AccessDenied"
+        && let Some(role) = &role
+        && message.contains("is not authorized to perform: sts:AssumeRole")
+    {
+        let caller = message
+            .strip_prefix("User: ")
+            .and_then(|rest| rest.split(" is not authorized").next())
+            .unwrap_or("the caller")
+            .to_string();
+        return Error::RoleRefused {
+            role: role.clone(),
+            caller,
+            profile: step.profile.clone(),
+            has_external_id,
+        };
+    }
+    if message.contains("DurationSeconds exceeds the 1 hour session limit") {
+        return Error::ChainingLimit {
+            profile: step.profile.clone(),
+        };
+    }
+    if message.contains("DurationSeconds exceeds the MaxSessionDuration") {
+        return Error::DurationTooLong {
+            role: role.unwrap_or_default(),
+            profile: step.profile.clone(),
+        };
+    }
+    if matches!(
+        code.as_str(),
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException"
+    ) {
+        return Error::KeysRefused {
+            source: step.cache_key.source.clone(),
+            code,
+        };
+    }
+    if code == "ExpiredToken" {
+        return Error::SessionExpired {
+            profile: step.profile.clone(),
+        };
+    }
+    Error::Sts {
+        operation: step.call.kind().to_string(),
+        code,
+        message,
+    }
+}

@@ -1,0 +1,332 @@
+//! Credentials for a plan: each step's cached session when it is fresh, else one call
+//! made under a lock on that step's cache key, so that many `vault` processes needing the
+//! same expired session make one call between them.
+//!
+//! The warm path (the last step cached and fresh) reads one entry and builds no SDK client.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::aws;
+use super::plan::{Call, Plan, Source, Step};
+use crate::config::resolve::Chain;
+use crate::error::{Error, Result};
+use crate::mfa::MfaSource;
+use crate::store::{self, Credentials, EntryId, Store};
+
+/// Marks the `credential_process` commands vault runs, with the profiles being resolved, so
+/// that a process that runs vault on the same profile again is refused instead of looping.
+pub const RECURSION_VAR: &str = "VAULT_CREDENTIAL_PROCESS_PROFILES";
+
+pub struct Sessions<'a> {
+    pub store: &'a mut dyn Store,
+    pub chain: &'a Chain,
+    pub plan: &'a Plan,
+    /// The profile asked for (for the recursion guard).
+    pub selected: &'a str,
+    /// `AWS_MIN_TTL`.
+    pub min_ttl: Duration,
+    pub mfa: MfaSource<'a>,
+    /// Folder of the per-cache-key lock files.
+    pub locks: PathBuf,
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Sessions<'_> {
+    /// The plan's final credentials.
+    pub fn credentials(&mut self) -> Result<Credentials> {
+        match self.plan.steps.len() {
+            0 => self.source()?.ok_or_else(|| Error::Sts {
+                operation: "plan".to_string(),
+                code: "Empty".to_string(),
+                message: "the plan has no source and no step".to_string(),
+            }),
+            n => self.step(n - 1),
+        }
+    }
+
+    /// A cached session that is not within `AWS_MIN_TTL` of expiry.
+    fn fresh(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+        let now = store::now();
+        match self.store.get(id) {
+            Ok(Some(credentials)) => {
+                let left = credentials.seconds_left(now).unwrap_or(0);
+                if left > self.min_ttl.as_secs() as i64 {
+                    crate::debug!("cache hit: {} ({}s left)", id.text(), left);
+                    Ok(Some(credentials))
+                } else {
+                    crate::debug!("cache stale: {} ({}s left)", id.text(), left);
+                    Ok(None)
+                }
+            }
+            Ok(None) => {
+                crate::debug!("cache miss: {}", id.text());
+                Ok(None)
+            }
+            Err(e @ Error::StoreCorrupt { .. }) => {
+                // A damaged session is only a cache: make a new one over it.
+                eprintln!("warning: {e}");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn step(&mut self, index: usize) -> Result<Credentials> {
+        let step = self.plan.steps[index].clone();
+        let id = EntryId::Session(step.cache_key.clone());
+        if let Some(credentials) = self.fresh(&id)? {
+            return Ok(credentials);
+        }
+        let _lock = lock(&self.locks, &id)?;
+        if let Some(credentials) = self.fresh(&id)? {
+            crate::debug!("another vault made this session while this one waited");
+            return Ok(credentials);
+        }
+        let input = if index == 0 {
+            self.source()?
+        } else {
+            Some(self.step(index - 1)?)
+        };
+        let credentials = match &step.call {
+            Call::CredentialProcess { command } => self.credential_process(&step, command)?,
+            _ => self.call_sts(&step, input.as_ref())?,
+        };
+        // Credentials that never expire (a credential_process may give such) are not cached.
+        if credentials.expiration.is_some() {
+            self.store.put(&id, &credentials)?;
+            match store::remove_expired_sessions(self.store) {
+                Ok(0) => {}
+                Ok(n) => crate::debug!("removed {n} expired sessions"),
+                Err(e) => crate::debug!("could not remove expired sessions: {e}"),
+            }
+        }
+        Ok(credentials)
+    }
+
+    fn call_sts(&mut self, step: &Step, input: Option<&Credentials>) -> Result<Credentials> {
+        let setting = |key: &str| {
+            self.profile_of(&step.profile)
+                .and_then(|p| p.get(key))
+                .map(str::to_string)
+        };
+        let regional = setting("sts_regional_endpoints");
+        let code = match step.call.mfa_serial() {
+            Some(serial) => {
+                let process = self.mfa_process(&step.profile, serial);
+                Some(self.mfa.code(serial, process.as_deref())?)
+            }
+            None => None,
+        };
+        let endpoint = aws::endpoint(step, regional.as_deref(), self.var);
+        let started = Instant::now();
+        crate::debug!(
+            "STS {} for `{}` at {}",
+            step.call.kind(),
+            step.profile,
+            endpoint.as_deref().unwrap_or("the default endpoint")
+        );
+        let result = aws::call(step, endpoint.as_deref(), input, code.as_deref());
+        crate::debug!(
+            "STS {} {} after {:.0} ms",
+            step.call.kind(),
+            if result.is_ok() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        result
+    }
+
+    /// The `mfa_process` for `serial`: the step's profile's, else that of the profile in
+    /// the chain that names this serial (a GetSessionToken on the keys is made for a role).
+    fn mfa_process(&self, profile: &str, serial: &str) -> Option<String> {
+        let base = self.chain.base.profile();
+        let profiles = || std::iter::once(base).chain(self.chain.roles.iter());
+        profiles()
+            .filter(|p| p.name == profile)
+            .chain(profiles().filter(|p| p.mfa_serial() == Some(serial)))
+            .find_map(|p| p.get("mfa_process"))
+            .map(str::to_string)
+    }
+
+    fn profile_of(&self, name: &str) -> Option<&crate::config::resolve::ResolvedProfile> {
+        let base = self.chain.base.profile();
+        std::iter::once(base)
+            .chain(self.chain.roles.iter())
+            .find(|p| p.name == name)
+    }
+
+    /// The long-lived credentials the plan starts from, if it starts from any.
+    fn source(&mut self) -> Result<Option<Credentials>> {
+        match &self.plan.source {
+            Source::StoredKeys { entry } => {
+                let id = EntryId::Keys {
+                    profile: entry.clone(),
+                };
+                let keys = self.store.get(&id)?.ok_or_else(|| Error::NoKeys {
+                    profile: entry.clone(),
+                    store: self.store.describe(),
+                })?;
+                Ok(Some(keys))
+            }
+            Source::PlaintextKeys { profile } => {
+                let base = self.chain.base.profile();
+                debug_assert_eq!(&base.name, profile);
+                let get = |key: &str| base.get(key).map(str::to_string);
+                Ok(Some(Credentials {
+                    access_key_id: get("aws_access_key_id").unwrap_or_default(),
+                    secret_access_key: SecretString::from(
+                        get("aws_secret_access_key").unwrap_or_default(),
+                    ),
+                    session_token: get("aws_session_token").map(SecretString::from),
+                    expiration: None,
+                }))
+            }
+            Source::Environment => {
+                let var = self.var;
+                let id = var("AWS_ACCESS_KEY_ID");
+                let secret = var("AWS_SECRET_ACCESS_KEY");
+                match (id, secret) {
+                    (Some(id), Some(secret)) => Ok(Some(Credentials {
+                        access_key_id: id,
+                        secret_access_key: SecretString::from(secret),
+                        session_token: var("AWS_SESSION_TOKEN").map(SecretString::from),
+                        expiration: None,
+                    })),
+                    _ => Err(Error::NoCredentials {
+                        profile: self.chain.base.profile().name.clone(),
+                        needed_by: None,
+                    }),
+                }
+            }
+            Source::None => Ok(None),
+        }
+    }
+
+    /// Runs `credential_process` and reads its JSON (the AWS CLI's format).
+    fn credential_process(&self, step: &Step, command: &str) -> Result<Credentials> {
+        let failed = |problem: String| Error::CredentialProcess {
+            profile: step.profile.clone(),
+            problem,
+        };
+        let mut profiles: Vec<String> = (self.var)(RECURSION_VAR)
+            .map(|v| v.split('\n').map(str::to_string).collect())
+            .unwrap_or_default();
+        profiles.push(self.selected.to_string());
+        crate::debug!("running credential_process of `{}`", step.profile);
+        let output = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command)
+            .env(RECURSION_VAR, profiles.join("\n"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| failed(e.to_string()))?;
+        if !output.status.success() {
+            return Err(failed(format!("it exited with {}", output.status)));
+        }
+        parse_process_output(&output.stdout).map_err(failed)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessOutput {
+    version: u32,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    expiration: Option<String>,
+}
+
+/// The `credential_process` JSON: `Version` 1, keys, optional token and RFC 3339 expiry.
+pub fn parse_process_output(stdout: &[u8]) -> std::result::Result<Credentials, String> {
+    let out: ProcessOutput = serde_json::from_slice(stdout)
+        .map_err(|e| format!("its output is not credential_process JSON: {e}"))?;
+    if out.version != 1 {
+        return Err(format!("its output has Version {}, not 1", out.version));
+    }
+    let expiration = match out.expiration {
+        Some(text) => Some(
+            humantime::parse_rfc3339_weak(&text)
+                .map_err(|e| format!("its Expiration `{text}` is not an RFC 3339 time: {e}"))?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|_| format!("its Expiration `{text}` is before 1970"))?
+                .as_secs(),
+        ),
+        None => None,
+    };
+    Ok(Credentials {
+        access_key_id: out.access_key_id,
+        secret_access_key: SecretString::from(out.secret_access_key),
+        session_token: out.session_token.map(SecretString::from),
+        expiration,
+    })
+}
+
+/// An exclusive lock for one cache key, held until dropped.
+fn lock(dir: &PathBuf, id: &EntryId) -> Result<File> {
+    use blake2::{Blake2s256, Digest};
+    let io = |action, path: &PathBuf| {
+        let path = path.clone();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io("create the folder", dir))?;
+    let name = store::crypto::hex(&Blake2s256::digest(id.text().as_bytes())[..16]);
+    let path = dir.join(format!("{name}.lock"));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io("open", &path))?;
+    let waited = Instant::now();
+    file.lock().map_err(io("lock", &path))?;
+    if waited.elapsed() > Duration::from_millis(50) {
+        crate::debug!(
+            "waited {:.0} ms for another vault",
+            waited.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn process_output() {
+        let c = parse_process_output(
+            br#"{"Version":1,"AccessKeyId":"A","SecretAccessKey":"S","SessionToken":"T","Expiration":"2030-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.access_key_id, "A");
+        assert_eq!(c.secret_access_key.expose_secret(), "S");
+        assert_eq!(c.expiration, Some(1_893_456_000));
+        assert!(
+            parse_process_output(br#"{"Version":2,"AccessKeyId":"A","SecretAccessKey":"S"}"#)
+                .is_err()
+        );
+        assert!(parse_process_output(b"nope").is_err());
+    }
+}
