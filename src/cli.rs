@@ -40,6 +40,21 @@ pub enum Command {
         after_help = "Examples:\n  vault exec target-account -- aws sts get-caller-identity\n  vault exec target-account -- terraform plan\n  vault exec -d 4h target-account          # a shell with 4-hour credentials\n\nThe command gets AWS_VAULT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,\nAWS_CREDENTIAL_EXPIRATION and, when known, AWS_REGION and AWS_DEFAULT_REGION. A cached\nsession is used until AWS_MIN_TTL (5m) before it expires."
     )]
     Exec(ExecArgs),
+    /// Print a profile's short-lived credentials (for shells, files and credential_process)
+    #[command(
+        after_help = "Examples:\n  eval \"$(vault export --format export-env target-account)\"\n  vault export --format json gds-users\n\nIn ~/.aws/config, for tools that read credentials themselves:\n  [profile gds-users-cli]\n  credential_process = vault export --format json gds-users"
+    )]
+    Export(ExportArgs),
+    /// Print shell aliases that run commands under each profile
+    #[command(
+        after_help = "Examples:\n  eval \"$(vault alias)\"            # bash, zsh: then `aws-target-account terraform plan`\n  vault alias --shell fish | source\n  vault alias --prefix av-"
+    )]
+    Alias(AliasArgs),
+    /// Print a shell completion script (completes profile names too)
+    #[command(
+        after_help = "Examples:\n  source <(vault completion bash)\n  vault completion zsh > \"${fpath[1]}/_vault\"\n  vault completion fish > ~/.config/fish/completions/vault.fish"
+    )]
+    Completion(CompletionArgs),
     /// Delete cached sessions
     #[command(after_help = "Examples:\n  vault clear\n  vault clear target-account")]
     Clear(ClearArgs),
@@ -69,21 +84,8 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// How long the session should last (e.g. 1h, 90m, 3600s)
-    #[arg(short, long, value_name = "DURATION")]
-    pub duration: Option<String>,
-
-    /// Skip GetSessionToken: use the long-lived keys (or assume the role) directly
-    #[arg(short, long)]
-    pub no_session: bool,
-
-    /// The MFA code, instead of asking for it
-    #[arg(short = 't', long, value_name = "CODE")]
-    pub mfa_token: Option<String>,
-
-    /// The region for the command (sets AWS_REGION and AWS_DEFAULT_REGION)
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub session: SessionArgs,
 
     /// Serve credentials from a local endpoint instead of the environment
     #[arg(long)]
@@ -99,6 +101,81 @@ pub struct ExecArgs {
         value_name = "CMD"
     )]
     pub command: Vec<std::ffi::OsString>,
+}
+
+/// The options `exec` and `export` share.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// How long the session should last (e.g. 1h, 90m, 3600s)
+    #[arg(short, long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Skip GetSessionToken: use the long-lived keys (or assume the role) directly
+    #[arg(short, long)]
+    pub no_session: bool,
+
+    /// The MFA code, instead of asking for it
+    #[arg(short = 't', long, value_name = "CODE")]
+    pub mfa_token: Option<String>,
+
+    /// The region (sets AWS_REGION and AWS_DEFAULT_REGION)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value = "env")]
+    pub format: ExportFormat,
+
+    /// The profile whose credentials to print
+    pub profile: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// KEY=VALUE lines
+    Env,
+    /// export KEY=VALUE lines, for eval in sh, bash and zsh
+    ExportEnv,
+    /// the credential_process JSON
+    Json,
+    /// a credentials-file section
+    Ini,
+    /// set -gx lines for fish
+    Fish,
+    /// $env: lines for PowerShell
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct AliasArgs {
+    /// The shell to print aliases for
+    #[arg(long, value_enum, default_value = "bash")]
+    pub shell: AliasShell,
+
+    /// What each alias starts with
+    #[arg(long, default_value = "aws-", value_name = "PREFIX")]
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AliasShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

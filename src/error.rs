@@ -138,6 +138,11 @@ pub enum Error {
         endpoint: String,
         problem: String,
     },
+    /// An answer that is not an STS response (no error code): a proxy, a wrong endpoint.
+    StsBadResponse {
+        endpoint: String,
+        problem: String,
+    },
     Nested {
         profile: String,
     },
@@ -239,6 +244,14 @@ impl Error {
             Error::StsUnreachable { .. } => Some(
                 "check the network, and AWS_ENDPOINT_URL or `endpoint_url` if set".to_string(),
             ),
+            Error::Io {
+                action,
+                path,
+                source,
+            } => io_hint(action, path, source),
+            Error::StsBadResponse { .. } => Some(
+                "something other than STS may be answering there: check AWS_ENDPOINT_URL or `endpoint_url` if set, and any proxy; if it is STS, try again later".to_string(),
+            ),
             Error::Nested { .. } => Some(
                 "'exit' from the subshell, or unset AWS_VAULT to force".to_string(),
             ),
@@ -264,6 +277,28 @@ impl Error {
             ),
             _ => None,
         }
+    }
+}
+
+/// The next step after a failed read or write: room on the disk, or permissions.
+fn io_hint(action: &str, path: &std::path::Path, source: &io::Error) -> Option<String> {
+    let folder = path.parent().unwrap_or(path).display();
+    match source.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            Some(format!(
+                "free some space on the disk that holds `{folder}`, then try again"
+            ))
+        }
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem if action != "read" => {
+            Some(format!(
+                "vault must be able to write in `{folder}`: check its owner, permissions and mount"
+            ))
+        }
+        io::ErrorKind::PermissionDenied => Some(format!(
+            "check the owner and permissions of `{}`",
+            path.display()
+        )),
+        _ => None,
     }
 }
 
@@ -408,6 +443,10 @@ impl fmt::Display for Error {
             Error::StsUnreachable { endpoint, problem } => {
                 write!(f, "could not reach STS at `{endpoint}`: {problem}")
             }
+            Error::StsBadResponse { endpoint, problem } => write!(
+                f,
+                "STS at `{endpoint}` sent a response vault cannot read: {problem}"
+            ),
             Error::Nested { profile } => write!(
                 f,
                 "running in an existing vault subshell (AWS_VAULT is `{profile}`)"

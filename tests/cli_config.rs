@@ -97,6 +97,9 @@ Settings:
 Chain:
   1. gds-users: long-lived keys ****************MPLE written in a plaintext file
   2. target-account: AssumeRole arn:aws:iam::123456789012:role/admin (MFA arn:aws:iam::111111111111:mfa/jane)
+Plan (what `vault exec` would do now):
+  1. gds-users: sts.GetSessionToken for 28800s: calls STS, needs an MFA code for arn:aws:iam::111111111111:mfa/jane
+  2. target-account: sts.AssumeRole arn:aws:iam::123456789012:role/admin for 3600s: calls STS
 "
     );
     assert_eq!(

@@ -8,114 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Home, Moto, Run};
-
-const PASSPHRASE: &str = "exec test passphrase";
-
-/// A local STS, and a HOME with jane's keys stored as `gds-users` and a config of roles.
-struct World {
-    moto: Moto,
-    home: Home,
-    serial: String,
-}
-
-impl World {
-    fn new() -> World {
-        let moto = Moto::start();
-        let mut home = Home::new();
-        home.env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_VAULT_BACKEND", "file")
-            .env("AWS_VAULT_FILE_PASSPHRASE", PASSPHRASE)
-            .env("AWS_VAULT_UNLOCK_TTL", "0")
-            .env("USER", "jane")
-            .env("AWS_DEFAULT_REGION", "eu-west-2");
-        let jane = moto.user("jane");
-        let serial = jane["mfa_serial"].as_str().unwrap().to_string();
-        let role = |name: &str| moto.role_arn(name);
-        home.config(&format!(
-            "\
-[profile gds-users]
-region = eu-west-1
-
-[profile target-account]
-source_profile = gds-users
-region = eu-west-1
-role_arn = {admin}
-mfa_serial = {serial}
-
-[profile chained]
-source_profile = target-account
-role_arn = {chained}
-mfa_serial = {serial}
-
-[profile readonly]
-source_profile = gds-users
-role_arn = {readonly}
-
-[profile partner-ok]
-source_profile = gds-users
-role_arn = {partner}
-external_id = ext-123
-
-[profile partner-missing]
-source_profile = gds-users
-role_arn = {partner}
-",
-            admin = role("admin"),
-            chained = role("chained"),
-            readonly = role("readonly"),
-            partner = role("partner"),
-        ));
-        let world = World { moto, home, serial };
-        world.add_keys("gds-users", "jane");
-        world
-    }
-
-    fn add_keys(&self, profile: &str, user: &str) {
-        let user = self.moto.user(user);
-        let mut command = self
-            .home
-            .command(["add", profile, "--env", "--no-add-config"]);
-        command
-            .env("AWS_ACCESS_KEY_ID", user["access_key_id"].as_str().unwrap())
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                user["secret_access_key"].as_str().unwrap(),
-            );
-        Run::from(command.output().unwrap()).ok();
-    }
-
-    fn code(&self, offset: i64) -> String {
-        self.moto.totp(&self.serial, offset)
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.home.run(args)
-    }
-
-    /// The ARN `aws sts get-caller-identity` prints when run by `vault exec ARGS --`.
-    fn caller_arn(&self, args: &[&str]) -> String {
-        let mut all: Vec<&str> = vec!["exec"];
-        all.extend(args);
-        all.extend([
-            "--",
-            "aws",
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ]);
-        self.run(&all).ok().trim().to_string()
-    }
-
-    /// Session entries in the store, as `vault list --sessions` shows them.
-    fn sessions(&self) -> Vec<String> {
-        let run = self.run(&["list", "--sessions"]);
-        run.ok().lines().map(str::to_string).collect()
-    }
-}
+use support::{PASSPHRASE, Run, World};
 
 fn assumed(role: &str) -> String {
     format!("arn:aws:sts::123456789012:assumed-role/{role}/")
@@ -136,6 +29,18 @@ readonly                 gds-users                -
 partner-ok               gds-users                -
 partner-missing          gds-users                -
 "
+    );
+    let show = world.run(&["show", "target-account"]);
+    let show = show.ok();
+    assert!(
+        show.ends_with(&format!(
+            "Plan (what `vault exec` would do now):\n  \
+             1. gds-users: sts.GetSessionToken for 28800s: calls STS, needs an MFA code for {serial}\n  \
+             2. target-account: sts.AssumeRole {admin} for 3600s: calls STS\n",
+            serial = world.serial,
+            admin = world.moto.role_arn("admin")
+        )),
+        "{show}"
     );
     world.moto.start_recording();
 
@@ -185,6 +90,24 @@ partner-missing          gds-users                -
             .any(|s| s.starts_with("sts.AssumeRole:59m") || s.starts_with("sts.AssumeRole:1h0m")),
         "{sessions:?}"
     );
+
+    let show = world.run(&["show", "target-account"]).ok().to_string();
+    assert!(
+        show.contains("  1. gds-users: sts.GetSessionToken for 28800s: cached, 7h 59m"),
+        "{show}"
+    );
+    assert!(
+        show.contains("  2. target-account: sts.AssumeRole"),
+        "{show}"
+    );
+    assert!(show.contains(" for 3600s: cached, 59m"), "{show}");
+    let json: serde_json::Value =
+        serde_json::from_str(world.run(&["show", "--json", "chained"]).ok()).unwrap();
+    let steps = json["plan"]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert!(steps[0]["cached_seconds_left"].as_u64().unwrap() > 28000);
+    assert_eq!(steps[2]["cached_seconds_left"], serde_json::Value::Null);
+    assert_eq!(steps[2]["call"], "AssumeRole");
 
     // Another role with the same MFA device rides on the same session: no new code.
     world.moto.start_recording();

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::cli::SessionArgs;
 use crate::config::resolve::{Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
@@ -19,6 +20,27 @@ pub struct Request<'a> {
     pub no_session: bool,
     pub mfa_token: Option<String>,
     pub region: Option<String>,
+}
+
+impl Request<'_> {
+    /// From `exec`/`export` options, checked: a code must be 6 digits before any call.
+    pub fn new<'a>(profile: &'a str, args: &SessionArgs) -> Result<Request<'a>> {
+        if let Some(code) = &args.mfa_token {
+            crate::mfa::check(code, "--mfa-token")?;
+        }
+        let duration = args
+            .duration
+            .as_deref()
+            .map(|d| parse_duration(d, "--duration"))
+            .transpose()?;
+        Ok(Request {
+            profile,
+            duration,
+            no_session: args.no_session,
+            mfa_token: args.mfa_token.clone(),
+            region: args.region.clone(),
+        })
+    }
 }
 
 pub struct Obtained {

@@ -4,7 +4,6 @@
 use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
 use crate::exec::{child_env, command_line, replace_with};
-use crate::settings::parse_duration;
 
 use super::credentials::{Request, obtain, refuse_nested};
 
@@ -16,22 +15,7 @@ pub fn run(context: &super::Context, args: &ExecArgs) -> Result<()> {
             what: "`exec --server` (the container credentials endpoint)".to_string(),
         });
     }
-    if let Some(code) = &args.mfa_token {
-        crate::mfa::check(code, "--mfa-token")?;
-    }
-    let duration = args
-        .duration
-        .as_deref()
-        .map(|d| parse_duration(d, "--duration"))
-        .transpose()?;
-    let request = Request {
-        profile: &args.profile,
-        duration,
-        no_session: args.no_session,
-        mfa_token: args.mfa_token.clone(),
-        region: args.region.clone(),
-    };
-    let obtained = obtain(context, &request)?;
+    let obtained = obtain(context, &Request::new(&args.profile, &args.session)?)?;
     let env = child_env(
         std::env::vars_os(),
         &args.profile,

@@ -32,14 +32,7 @@ pub fn run(context: &super::Context, args: &ListArgs) -> Result<()> {
     super::print(&text)
 }
 
-/// Profiles worth listing: all but an empty `[default]`.
-fn listed_profiles(profiles: &ProfileSet) -> impl Iterator<Item = &str> {
-    profiles
-        .profiles()
-        .iter()
-        .filter(|p| !(p.name == "default" && p.is_empty()))
-        .map(|p| p.name.as_str())
-}
+use super::listed_profiles;
 
 /// Profile names in file order, one a line.
 fn profile_names(profiles: &ProfileSet) -> String {

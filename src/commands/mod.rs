@@ -2,9 +2,12 @@
 //! for `run` to print; output goes through `print`.
 
 mod add;
+mod alias;
 mod clear;
-mod credentials;
+mod completion;
+pub(crate) mod credentials;
 mod exec;
+mod export;
 mod list;
 mod remove;
 mod show;
@@ -29,6 +32,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Remove(args) => remove::run(&context, &args),
         Command::Exec(args) => exec::run(&context, &args),
         Command::Clear(args) => clear::run(&context, &args),
+        Command::Export(args) => export::run(&context, &args),
+        Command::Alias(args) => alias::run(&args),
+        Command::Completion(args) => completion::run(&args),
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
     }
@@ -77,6 +83,15 @@ pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
         "hint: move them into the vault with `vault add {}` and delete them from the file",
         profile.name
     );
+}
+
+/// Profiles worth listing, in file order: all but an empty `[default]`.
+pub(crate) fn listed_profiles(profiles: &config::ProfileSet) -> impl Iterator<Item = &str> {
+    profiles
+        .profiles()
+        .iter()
+        .filter(|p| !(p.name == "default" && p.is_empty()))
+        .map(|p| p.name.as_str())
 }
 
 /// A path for people: under HOME it starts with `~`.

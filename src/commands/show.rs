@@ -1,6 +1,7 @@
 //! `vault show PROFILE [--json]`: the resolved settings and the chain, without calling AWS.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -9,6 +10,8 @@ use crate::config::Config;
 use crate::config::parse::is_secret_key;
 use crate::config::resolve::{Base, Chain, From, Overrides, ResolvedProfile, Resolver};
 use crate::error::Result;
+use crate::store::Listing;
+use crate::sts::plan::{self, Call, Options, Plan, Ttls};
 
 pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
     let config = super::load_config()?;
@@ -19,22 +22,127 @@ pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
     let profile = resolver.profile(&args.profile, &overrides)?;
     let chain = resolver.chain(&args.profile, &overrides)?;
     super::warn_plaintext_keys(&config, &chain);
+    let ttls = super::credentials::ttls(super::var)?;
+    let plan = match plan::plan(&chain, Options::default(), ttls) {
+        Ok(plan) => PlanView::new(&plan, &listing, ttls),
+        Err(e) => PlanView {
+            steps: Vec::new(),
+            notes: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    };
     if args.json {
         let report = Report {
             profile: &profile,
             chain: &chain,
+            plan: &plan,
         };
         let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
         text.push('\n');
         return super::print(&text);
     }
-    super::print(&render(&config, &profile, &chain))
+    let mut text = render(&config, &profile, &chain);
+    render_plan(&mut text, &plan);
+    super::print(&text)
 }
 
 #[derive(Serialize)]
 struct Report<'a> {
     profile: &'a ResolvedProfile,
     chain: &'a Chain,
+    plan: &'a PlanView,
+}
+
+/// The calls `exec` would make now: each step, and whether its session is cached.
+#[derive(Serialize)]
+struct PlanView {
+    steps: Vec<StepView>,
+    notes: Vec<String>,
+    /// Why no plan could be made (an unsupported source, a bad setting).
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StepView {
+    profile: String,
+    #[serde(skip)]
+    call: &'static str,
+    #[serde(flatten)]
+    detail: Call,
+    /// Seconds left on a cached session that `exec` would use now.
+    cached_seconds_left: Option<u64>,
+}
+
+impl PlanView {
+    fn new(plan: &Plan, listing: &Listing, ttls: Ttls) -> PlanView {
+        let now = crate::store::now();
+        let steps = plan
+            .steps
+            .iter()
+            .map(|step| {
+                let cached_seconds_left = listing
+                    .sessions()
+                    .find(|(key, _)| **key == step.cache_key)
+                    .and_then(|(_, expiration)| expiration)
+                    .map(|e| e.saturating_sub(now))
+                    .filter(|&left| left > ttls.min.as_secs());
+                StepView {
+                    profile: step.profile.clone(),
+                    call: step.call.kind(),
+                    detail: step.call.clone(),
+                    cached_seconds_left,
+                }
+            })
+            .collect();
+        PlanView {
+            steps,
+            notes: plan.notes.clone(),
+            error: None,
+        }
+    }
+}
+
+fn render_plan(out: &mut String, plan: &PlanView) {
+    out.push_str("Plan (what `vault exec` would do now):\n");
+    if let Some(error) = &plan.error {
+        let _ = writeln!(out, "  cannot plan: {error}");
+        return;
+    }
+    // The last cached step is where exec starts; the steps before it are not needed.
+    let start = plan
+        .steps
+        .iter()
+        .rposition(|s| s.cached_seconds_left.is_some());
+    if plan.steps.is_empty() {
+        out.push_str("  use the long-lived keys as they are (no STS call)\n");
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        let state = match (step.cached_seconds_left, start) {
+            (Some(left), _) => format!(
+                "cached, {} left",
+                humantime::format_duration(Duration::from_secs(left))
+            ),
+            (None, Some(start)) if i < start => "not needed".to_string(),
+            (None, _) => match step.detail.mfa_serial() {
+                Some(serial) => format!("calls STS, needs an MFA code for {serial}"),
+                None => "calls STS".to_string(),
+            },
+        };
+        let what = match &step.detail {
+            Call::AssumeRole {
+                role_arn, duration, ..
+            } => format!("{} {role_arn} for {}s", step.call, duration),
+            Call::AssumeRoleWithWebIdentity {
+                role_arn, duration, ..
+            } => format!("{} {role_arn} for {}s", step.call, duration),
+            Call::GetSessionToken { duration, .. } => format!("{} for {}s", step.call, duration),
+            Call::CredentialProcess { .. } => step.call.to_string(),
+        };
+        let _ = writeln!(out, "  {}. {}: {what}: {state}", i + 1, step.profile);
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
 }
 
 /// Settings with secret values hidden.

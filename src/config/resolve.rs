@@ -551,7 +551,11 @@ impl<'a> Resolver<'a> {
         if let Some(sso) = self.sso(&profile)? {
             return Ok(sso);
         }
-        if let Some(command) = profile.get("credential_process") {
+        // Keys in the vault beat `credential_process`: a profile whose process is
+        // `vault export` of itself (so that the AWS CLI can use it) must not recurse.
+        if let Some(command) = profile.get("credential_process")
+            && !(self.stored)(&profile.name)
+        {
             let command = command.to_string();
             return Ok(Base::CredentialProcess { profile, command });
         }
@@ -704,6 +708,8 @@ mod tests {
             "vault:gds-users > target",
         );
         check(DAY, &["solo"], "solo", "vault:solo");
+        let exported = "[profile base]\ncredential_process = vault export --format json base\n";
+        check(exported, &["base"], "base", "vault:base");
         check(
             "[profile a]\ncredential_process = vault export --format json b\n",
             &[],

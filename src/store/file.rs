@@ -256,7 +256,25 @@ impl FileStore {
             .open(&path)
             .map_err(self.io("open", &path))?;
         file.lock().map_err(self.io("lock", &path))?;
+        self.remove_stale_temps();
         Ok(file)
+    }
+
+    /// Every write is made under the lock, so a temp file seen by its holder was left by a
+    /// vault killed mid-write (SIGKILL, SIGXFSZ): it is removed.
+    fn remove_stale_temps(&self) {
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in dir.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                crate::debug!(
+                    "file store: removing `{}`, left by a killed vault",
+                    entry.path().display()
+                );
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Writes a file so that readers see the old or the new bytes, never a mix.
@@ -299,26 +317,40 @@ impl FileStore {
         }
     }
 
-    /// Changes the index; the caller holds the store's lock.
-    fn update_index(&self, change: impl FnOnce(&mut Index)) -> Result<()> {
+    /// Changes the index; the caller holds the store's lock. The index is only a cache: one
+    /// that cannot be rewritten (a full disk) is removed, so that `list` reads the entries,
+    /// and the change to the entry stands.
+    fn update_index(&self, change: impl FnOnce(&mut Index)) {
         let mut index = self.read_index();
         change(&mut index);
         let json = serde_json::to_vec(&index).expect("the index serializes");
-        self.write_atomic(&self.dir.join(INDEX), &json)
+        let path = self.dir.join(INDEX);
+        if let Err(e) = self.write_atomic(&path, &json) {
+            crate::debug!("file store: {e}; removing the index");
+            let _ = fs::remove_file(&path);
+        }
     }
 
-    fn read_entry(&self, path: &Path) -> Result<Option<EntryFile>> {
+    fn read_entry(&self, path: &Path) -> Result<Option<(EntryMeta, Sealed)>> {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("read", path)(e)),
         };
-        let entry: EntryFile = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
-            path: path.to_path_buf(),
-            problem: e.to_string(),
-        })?;
-        Ok(Some(entry))
+        decode_entry(&bytes)
+            .map(Some)
+            .map_err(|e| Error::StoreCorrupt {
+                path: path.to_path_buf(),
+                problem: e.to_string(),
+            })
     }
+}
+
+/// An entry file's bytes -> its clear metadata and its sealed secret, as `get` and `list`
+/// read them. Public for the fuzz target (`fuzz/fuzz_targets/store_decode.rs`).
+pub fn decode_entry(bytes: &[u8]) -> serde_json::Result<(EntryMeta, Sealed)> {
+    let entry: EntryFile = serde_json::from_slice(bytes)?;
+    Ok((entry.meta, entry.sealed))
 }
 
 /// Associated data for the wrapped key.
@@ -377,7 +409,7 @@ impl Store for FileStore {
                 continue;
             }
             match self.read_entry(&entry.path()) {
-                Ok(Some(entry)) => listing.entries.push(entry.meta),
+                Ok(Some((meta, _))) => listing.entries.push(meta),
                 Ok(None) => {}
                 Err(e) => listing.problems.push(e),
             }
@@ -388,10 +420,10 @@ impl Store for FileStore {
 
     fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
         let path = self.entry_path(id);
-        let Some(entry) = self.read_entry(&path)? else {
+        let Some((meta, sealed)) = self.read_entry(&path)? else {
             return Ok(None);
         };
-        if entry.meta.id != *id {
+        if meta.id != *id {
             return Err(Error::StoreCorrupt {
                 path,
                 problem: "the entry does not belong under this name".to_string(),
@@ -399,12 +431,15 @@ impl Store for FileStore {
         }
         let key = self.key()?.clone();
         let store_id = self.key.as_ref().expect("unlocked").0.clone();
-        let plaintext = crypto::open(&key, &entry.sealed, &entry_context(&store_id, &entry.meta))
-            .ok_or_else(|| Error::StoreCorrupt {
-            path: path.clone(),
-            problem: "it does not decrypt with this store's key (changed or damaged)".to_string(),
-        })?;
-        Credentials::from_secret_json(&plaintext, entry.meta.expiration)
+        let plaintext =
+            crypto::open(&key, &sealed, &entry_context(&store_id, &meta)).ok_or_else(|| {
+                Error::StoreCorrupt {
+                    path: path.clone(),
+                    problem: "it does not decrypt with this store's key (changed or damaged)"
+                        .to_string(),
+                }
+            })?;
+        Credentials::from_secret_json(&plaintext, meta.expiration)
             .map(Some)
             .ok_or_else(|| Error::StoreCorrupt {
                 path,
@@ -442,7 +477,8 @@ impl Store for FileStore {
             index
                 .entries
                 .insert(file_name(&path), Indexed { meta: file.meta });
-        })
+        });
+        Ok(())
     }
 
     fn remove(&mut self, id: &EntryId) -> Result<bool> {
@@ -458,7 +494,7 @@ impl Store for FileStore {
         };
         self.update_index(|index| {
             index.entries.remove(&file_name(&path));
-        })?;
+        });
         Ok(existed)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
@@ -35,10 +36,25 @@ pub fn endpoint(
         })
 }
 
+/// How long one STS attempt may take (there are 3): `AWS_VAULT_STS_TIMEOUT`, else 20 s.
+fn attempt_timeout() -> Result<Duration> {
+    let Ok(text) = std::env::var("AWS_VAULT_STS_TIMEOUT") else {
+        return Ok(Duration::from_secs(20));
+    };
+    match crate::settings::parse_duration(&text, "AWS_VAULT_STS_TIMEOUT")? {
+        Duration::ZERO => Err(Error::BadValue {
+            name: "AWS_VAULT_STS_TIMEOUT",
+            problem: "must be more than 0".to_string(),
+        }),
+        timeout => Ok(timeout),
+    }
+}
+
 fn client(
     step: &Step,
     endpoint: Option<&str>,
     credentials: Option<&Credentials>,
+    attempt_timeout: Duration,
 ) -> aws_sdk_sts::Client {
     let region = step
         .region
@@ -50,8 +66,8 @@ fn client(
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(20))
+                .connect_timeout(Duration::from_secs(5).min(attempt_timeout))
+                .operation_attempt_timeout(attempt_timeout)
                 .build(),
         );
     if let Some(url) = endpoint {
@@ -86,7 +102,7 @@ pub fn call(
     input: Option<&Credentials>,
     code: Option<&str>,
 ) -> Result<Credentials> {
-    let client = client(step, endpoint, input);
+    let client = client(step, endpoint, input, attempt_timeout()?);
     let failed = |e: Failure| e.into_error(step, endpoint);
     let out = runtime().block_on(async {
         match &step.call {
@@ -193,26 +209,70 @@ pub fn default_session_name() -> String {
 
 /// An SDK failure, reduced to what vault needs to explain it.
 enum Failure {
-    Service { code: String, message: String },
+    Service {
+        code: String,
+        message: String,
+    },
     Unreachable(String),
+    /// An answer that is not STS's (no error code to read): a proxy, a wrong endpoint.
+    BadResponse(String),
     Other(String),
 }
 
-impl<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>>
+impl<E: ProvideErrorMetadata + std::error::Error + 'static> From<SdkError<E, HttpResponse>>
     for Failure
 {
-    fn from(e: SdkError<E, R>) -> Failure {
+    fn from(e: SdkError<E, HttpResponse>) -> Failure {
         match &e {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                Failure::Unreachable(aws_sdk_sts::error::DisplayErrorContext(&e).to_string())
+                Failure::Unreachable(sources(&e))
+            }
+            SdkError::ServiceError(service) if service.err().code().is_none() => {
+                Failure::BadResponse(unreadable(service.raw(), service.err()))
             }
             SdkError::ServiceError(service) => Failure::Service {
                 code: service.err().code().unwrap_or("Unknown").to_string(),
                 message: service.err().message().unwrap_or_default().to_string(),
             },
-            _ => Failure::Other(aws_sdk_sts::error::DisplayErrorContext(&e).to_string()),
+            SdkError::ResponseError(response) => {
+                Failure::BadResponse(unreadable(response.raw(), &e))
+            }
+            _ => Failure::Other(sources(&e)),
         }
     }
+}
+
+/// `HTTP 200 (text/plain): error parsing XML: no root element`: what came back, without
+/// the body (it may hold secrets).
+fn unreadable(response: &HttpResponse, error: &dyn std::error::Error) -> String {
+    let mut text = format!("HTTP {}", response.status().as_u16());
+    if let Some(content_type) = response.headers().get("content-type") {
+        text.push_str(&format!(" ({content_type})"));
+    }
+    // The SDK's wrappers ("unhandled error", a bare "Error") say nothing.
+    let detail = sources(error);
+    let detail = detail
+        .trim_start_matches("unhandled error")
+        .trim_start_matches(": ");
+    if !detail.is_empty() && detail != "Error" {
+        text.push_str(&format!(": {detail}"));
+    }
+    text
+}
+
+/// An error and its sources on one line (`dispatch failure: io error: ...: Connection
+/// refused (os error 111)`), each said once. Never a response body: it may hold secrets.
+fn sources(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    parts.join(": ")
 }
 
 impl Failure {
@@ -220,6 +280,10 @@ impl Failure {
         let operation = step.call.kind().to_string();
         match self {
             Failure::Unreachable(problem) => Error::StsUnreachable {
+                endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
+                problem,
+            },
+            Failure::BadResponse(problem) => Error::StsBadResponse {
                 endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
                 problem,
             },

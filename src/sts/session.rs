@@ -84,7 +84,10 @@ impl Sessions<'_> {
         if let Some(credentials) = self.fresh(&id)? {
             return Ok(credentials);
         }
-        let _lock = lock(&self.locks, &id)?;
+        // The lock only spares duplicate calls: without one (a read-only folder), go on.
+        let _lock = lock(&self.locks, &id)
+            .inspect_err(|e| crate::debug!("no lock, going on without: {e}"))
+            .ok();
         if let Some(credentials) = self.fresh(&id)? {
             crate::debug!("another vault made this session while this one waited");
             return Ok(credentials);
@@ -99,12 +102,16 @@ impl Sessions<'_> {
             _ => self.call_sts(&step, input.as_ref())?,
         };
         // Credentials that never expire (a credential_process may give such) are not cached.
+        // The call is made (an MFA code perhaps spent): a session the store cannot keep (a
+        // full disk, a read-only folder) is still used, with a warning.
         if credentials.expiration.is_some() {
-            self.store.put(&id, &credentials)?;
-            match store::remove_expired_sessions(self.store) {
-                Ok(0) => {}
-                Ok(n) => crate::debug!("removed {n} expired sessions"),
-                Err(e) => crate::debug!("could not remove expired sessions: {e}"),
+            match self.store.put(&id, &credentials) {
+                Ok(()) => match store::remove_expired_sessions(self.store) {
+                    Ok(0) => {}
+                    Ok(n) => crate::debug!("removed {n} expired sessions"),
+                    Err(e) => crate::debug!("could not remove expired sessions: {e}"),
+                },
+                Err(e) => eprintln!("warning: the new session is used but not cached: {e}"),
             }
         }
         Ok(credentials)

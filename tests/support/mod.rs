@@ -88,12 +88,18 @@ impl Home {
     }
 }
 
-/// PATH for children: the test venv's `bin` (aws CLI, python with boto3) first.
+/// PATH for children: the `vault` under test, then the test venv's `bin` (aws CLI, python
+/// with boto3), then the system's.
 pub fn test_path() -> String {
+    let vault = Path::new(env!("CARGO_BIN_EXE_vault"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
     let system = "/usr/local/bin:/usr/bin:/bin";
     match venv_bin() {
-        Some(bin) => format!("{}:{system}", bin.display()),
-        None => system.to_string(),
+        Some(bin) => format!("{vault}:{}:{system}", bin.display()),
+        None => format!("{vault}:{system}"),
     }
 }
 
@@ -303,4 +309,111 @@ pub fn http(endpoint: &str, method: &str, path: &str, body: &str) -> String {
     std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
     let (_, body) = response.split_once("\r\n\r\n").unwrap_or(("", &response));
     body.to_string()
+}
+
+pub const PASSPHRASE: &str = "exec test passphrase";
+
+/// A local STS, and a HOME with jane's keys stored as `gds-users` and a config of roles.
+pub struct World {
+    pub moto: Moto,
+    pub home: Home,
+    pub serial: String,
+}
+
+impl World {
+    pub fn new() -> World {
+        let moto = Moto::start();
+        let mut home = Home::new();
+        home.env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_VAULT_BACKEND", "file")
+            .env("AWS_VAULT_FILE_PASSPHRASE", PASSPHRASE)
+            .env("AWS_VAULT_UNLOCK_TTL", "0")
+            .env("USER", "jane")
+            .env("AWS_DEFAULT_REGION", "eu-west-2");
+        let jane = moto.user("jane");
+        let serial = jane["mfa_serial"].as_str().unwrap().to_string();
+        let role = |name: &str| moto.role_arn(name);
+        home.config(&format!(
+            "\
+[profile gds-users]
+region = eu-west-1
+
+[profile target-account]
+source_profile = gds-users
+region = eu-west-1
+role_arn = {admin}
+mfa_serial = {serial}
+
+[profile chained]
+source_profile = target-account
+role_arn = {chained}
+mfa_serial = {serial}
+
+[profile readonly]
+source_profile = gds-users
+role_arn = {readonly}
+
+[profile partner-ok]
+source_profile = gds-users
+role_arn = {partner}
+external_id = ext-123
+
+[profile partner-missing]
+source_profile = gds-users
+role_arn = {partner}
+",
+            admin = role("admin"),
+            chained = role("chained"),
+            readonly = role("readonly"),
+            partner = role("partner"),
+        ));
+        let world = World { moto, home, serial };
+        world.add_keys("gds-users", "jane");
+        world
+    }
+
+    pub fn add_keys(&self, profile: &str, user: &str) {
+        let user = self.moto.user(user);
+        let mut command = self
+            .home
+            .command(["add", profile, "--env", "--no-add-config"]);
+        command
+            .env("AWS_ACCESS_KEY_ID", user["access_key_id"].as_str().unwrap())
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                user["secret_access_key"].as_str().unwrap(),
+            );
+        Run::from(command.output().unwrap()).ok();
+    }
+
+    pub fn code(&self, offset: i64) -> String {
+        self.moto.totp(&self.serial, offset)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.home.run(args)
+    }
+
+    /// The ARN `aws sts get-caller-identity` prints when run by `vault exec ARGS --`.
+    pub fn caller_arn(&self, args: &[&str]) -> String {
+        let mut all: Vec<&str> = vec!["exec"];
+        all.extend(args);
+        all.extend([
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ]);
+        self.run(&all).ok().trim().to_string()
+    }
+
+    /// Session entries in the store, as `vault list --sessions` shows them.
+    pub fn sessions(&self) -> Vec<String> {
+        let run = self.run(&["list", "--sessions"]);
+        run.ok().lines().map(str::to_string).collect()
+    }
 }

@@ -1,0 +1,192 @@
+//! `vault export PROFILE --format F`: print credentials for shells, files and tools that run
+//! `credential_process`. Prompts go to the terminal, never to stdout.
+
+use std::fmt::Write as _;
+
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::error::Result;
+use crate::exec::rfc3339;
+use crate::store::Credentials;
+
+use super::credentials::{Request, obtain, refuse_nested};
+
+pub fn run(context: &super::Context, args: &ExportArgs) -> Result<()> {
+    refuse_nested()?;
+    let obtained = obtain(context, &Request::new(&args.profile, &args.session)?)?;
+    let text = render(
+        args.format,
+        &args.profile,
+        &obtained.credentials,
+        obtained.region.as_deref(),
+    );
+    super::print(&text)
+}
+
+/// `credential_process` output, as the AWS CLI and SDKs read it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessJson<'a> {
+    version: u32,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<String>,
+}
+
+/// The variables to export, in aws-vault's order.
+fn variables<'a>(
+    credentials: &'a Credentials,
+    region: Option<&'a str>,
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key.expose_secret().to_string(),
+        ),
+    ];
+    if let Some(token) = &credentials.session_token {
+        vars.push(("AWS_SESSION_TOKEN", token.expose_secret().to_string()));
+    }
+    if let Some(expiration) = credentials.expiration {
+        vars.push(("AWS_CREDENTIAL_EXPIRATION", rfc3339(expiration)));
+    }
+    if let Some(region) = region {
+        vars.push(("AWS_REGION", region.to_string()));
+        vars.push(("AWS_DEFAULT_REGION", region.to_string()));
+    }
+    vars
+}
+
+pub fn render(
+    format: ExportFormat,
+    profile: &str,
+    credentials: &Credentials,
+    region: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    match format {
+        ExportFormat::Json => {
+            let json = ProcessJson {
+                version: 1,
+                access_key_id: &credentials.access_key_id,
+                secret_access_key: credentials.secret_access_key.expose_secret(),
+                session_token: credentials
+                    .session_token
+                    .as_ref()
+                    .map(|t| t.expose_secret()),
+                expiration: credentials.expiration.map(rfc3339),
+            };
+            out = serde_json::to_string_pretty(&json).expect("credentials serialize");
+            out.push('\n');
+        }
+        ExportFormat::Ini => {
+            let _ = writeln!(out, "[{profile}]");
+            for (key, value) in variables(credentials, region) {
+                let key = match key {
+                    "AWS_REGION" => "region",
+                    "AWS_DEFAULT_REGION" => continue,
+                    other => &other.to_ascii_lowercase(),
+                };
+                let _ = writeln!(out, "{key}={value}");
+            }
+        }
+        ExportFormat::Env | ExportFormat::ExportEnv => {
+            let prefix = if format == ExportFormat::ExportEnv {
+                "export "
+            } else {
+                ""
+            };
+            for (key, value) in variables(credentials, region) {
+                let _ = writeln!(out, "{prefix}{key}={}", sh_quote(&value));
+            }
+        }
+        ExportFormat::Fish => {
+            for (key, value) in variables(credentials, region) {
+                let _ = writeln!(out, "set -gx {key} {};", single_quote(&value, "\\'"));
+            }
+        }
+        ExportFormat::Powershell => {
+            for (key, value) in variables(credentials, region) {
+                let _ = writeln!(out, "$env:{key} = {}", single_quote(&value, "''"));
+            }
+        }
+    }
+    out
+}
+
+/// A value as it may stand in `sh`: bare when it is plain, else single-quoted.
+fn sh_quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=-_.:@,%".contains(c));
+    if plain {
+        value.to_string()
+    } else {
+        single_quote(value, "'\\''")
+    }
+}
+
+/// `'value'`, with each `'` inside written as `quote`.
+fn single_quote(value: &str, quote: &str) -> String {
+    format!("'{}'", value.replace('\'', quote))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn session() -> Credentials {
+        Credentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: SecretString::from("se/cr+et="),
+            session_token: Some(SecretString::from("to'ken")),
+            expiration: Some(1_893_456_000),
+        }
+    }
+
+    #[test]
+    fn formats() {
+        let c = session();
+        assert_eq!(
+            render(ExportFormat::Env, "p", &c, Some("eu-west-1")),
+            "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=se/cr+et=\nAWS_SESSION_TOKEN='to'\\''ken'\nAWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z\nAWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n"
+        );
+        assert!(
+            render(ExportFormat::ExportEnv, "p", &c, None)
+                .starts_with("export AWS_ACCESS_KEY_ID=ASIAEXAMPLE\n")
+        );
+        assert_eq!(
+            render(ExportFormat::Json, "p", &c, None),
+            "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"ASIAEXAMPLE\",\n  \"SecretAccessKey\": \"se/cr+et=\",\n  \"SessionToken\": \"to'ken\",\n  \"Expiration\": \"2030-01-01T00:00:00Z\"\n}\n"
+        );
+        assert_eq!(
+            render(ExportFormat::Ini, "p", &c, Some("eu-west-1")),
+            "[p]\naws_access_key_id=ASIAEXAMPLE\naws_secret_access_key=se/cr+et=\naws_session_token=to'ken\naws_credential_expiration=2030-01-01T00:00:00Z\nregion=eu-west-1\n"
+        );
+        assert!(
+            render(ExportFormat::Fish, "p", &c, None)
+                .contains("set -gx AWS_SESSION_TOKEN 'to\\'ken';\n")
+        );
+        assert!(
+            render(ExportFormat::Powershell, "p", &c, None)
+                .contains("$env:AWS_SESSION_TOKEN = 'to''ken'\n")
+        );
+    }
+
+    #[test]
+    fn long_lived_keys_have_no_token_or_expiry() {
+        let keys = Credentials::keys("AKIA".into(), SecretString::from("s"));
+        assert_eq!(
+            render(ExportFormat::Json, "p", &keys, None),
+            "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"AKIA\",\n  \"SecretAccessKey\": \"s\"\n}\n"
+        );
+    }
+}
