@@ -87,7 +87,8 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub session: SessionArgs,
 
-    /// Serve credentials from a local endpoint instead of the environment
+    /// Serve credentials from a local endpoint (refreshed as they near expiry) instead of
+    /// putting them in the environment; vault stays the parent and forwards signals
     #[arg(long)]
     pub server: bool,
 
@@ -104,7 +105,7 @@ pub struct ExecArgs {
 }
 
 /// The options `exec` and `export` share.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
     /// How long the session should last (e.g. 1h, 90m, 3600s)
     #[arg(short, long, value_name = "DURATION")]

@@ -157,6 +157,10 @@ pub enum Error {
         program: String,
         source: io::Error,
     },
+    /// The `exec --server` endpoint.
+    Server {
+        problem: String,
+    },
     /// Writing to stdout failed (a closed pipe ends the program quietly).
     Output(io::Error),
     /// A value from a variable or flag that vault cannot use.
@@ -462,6 +466,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::Exec { program, source } => write!(f, "could not run `{program}`: {source}"),
+            Error::Server { problem } => write!(f, "the credentials server failed: {problem}"),
             Error::PassphraseMismatch => write!(f, "the two passphrases differ"),
             Error::EmptyPassphrase => write!(f, "the passphrase is empty"),
             Error::StoreCorrupt { path, problem } => {

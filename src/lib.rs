@@ -16,6 +16,8 @@ pub mod error;
 pub mod exec;
 pub mod mfa;
 pub mod prompt;
+#[cfg(unix)]
+pub mod server;
 pub mod settings;
 pub mod store;
 pub mod sts;
@@ -43,7 +45,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         debug::enable();
     }
     match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

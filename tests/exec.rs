@@ -588,3 +588,85 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn server_mode_serves_and_refreshes() {
+    let mut world = World::new();
+    let arn = world.caller_arn(&["--server", "readonly"]);
+    assert!(arn.starts_with(&assumed("readonly")), "{arn}");
+
+    let env = world.run(&["exec", "--server", "readonly", "--", "env"]);
+    let env = env.ok();
+    assert!(
+        env.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:"),
+        "{env}"
+    );
+    assert!(env.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN="), "{env}");
+    assert!(env.contains("AWS_VAULT=readonly"), "{env}");
+    assert!(
+        !env.contains("AWS_ACCESS_KEY_ID=") && !env.contains("AWS_SESSION_TOKEN="),
+        "{env}"
+    );
+
+    // Only the right token gets credentials.
+    let python = support::python();
+    let probe = "import os, urllib.request, urllib.error\n\
+        url = os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI']\n\
+        for token in ['wrong', os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']]:\n\
+        \x20   try:\n\
+        \x20       body = urllib.request.urlopen(urllib.request.Request(url, headers={'Authorization': token})).read()\n\
+        \x20       print('200', 'AccessKeyId' in body.decode())\n\
+        \x20   except urllib.error.HTTPError as e:\n\
+        \x20       print(e.code)\n";
+    let run = world.run(&["exec", "--server", "readonly", "--", &python, "-c", probe]);
+    assert_eq!(run.ok(), "403\n200 True\n", "{run:?}");
+
+    assert_eq!(
+        world
+            .run(&["exec", "--server", "readonly", "--", "sh", "-c", "exit 7"])
+            .status,
+        Some(7)
+    );
+
+    // Credentials within AWS_MIN_TTL of expiry are refreshed before they are served.
+    world.home.env("AWS_MIN_TTL", "2h");
+    world.moto.start_recording();
+    let script = "import boto3\nfor _ in range(2):\n    print(boto3.Session().client('sts').get_caller_identity()['Arn'])";
+    let run = world.run(&["exec", "--server", "readonly", "--", &python, "-c", script]);
+    assert_eq!(run.ok().lines().count(), 2, "{run:?}");
+    let calls = world.moto.credential_calls();
+    assert!(
+        calls.len() >= 2 && calls.iter().all(|c| c == "AssumeRole"),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn server_mode_forwards_signals() {
+    let world = World::new();
+    let mut command = world.home.command([
+        "exec",
+        "--server",
+        "readonly",
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 3' TERM; echo ready; sleep 30 & wait",
+    ]);
+    command.stdout(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // Here vault is the parent: the signal goes to vault, which passes it on.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "got-term\n");
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}

@@ -1,15 +1,15 @@
-//! Getting a profile's credentials, shared by `exec` and `export`: resolve the chain, plan
-//! the calls, then read the cache or call STS.
+//! Getting a profile's credentials, shared by `exec`, `export`, `login` and `rotate`: resolve
+//! the chain, plan the calls, then read the cache or call STS.
 
 use std::time::Duration;
 
 use crate::cli::SessionArgs;
-use crate::config::resolve::{Overrides, Resolver};
+use crate::config::resolve::{Chain, Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
 use crate::prompt::Terminal;
-use crate::settings::{default_file_dir, parse_duration};
-use crate::store::Credentials;
+use crate::settings::{Settings, default_file_dir, parse_duration};
+use crate::store::{Credentials, Store};
 use crate::sts::plan::{self, Options, Ttls};
 use crate::sts::session::{RECURSION_VAR, Sessions};
 
@@ -83,59 +83,92 @@ pub fn obtain(context: &super::Context, request: &Request) -> Result<Obtained> {
             profile: request.profile.to_string(),
         });
     }
-    let config = super::load_config()?;
-    let settings = context.settings()?;
-    let mut store = crate::store::open(&settings, Box::new(Terminal))?;
-    let listing = store.list()?;
-    let stored = |name: &str| listing.has_keys(name);
-    let resolver = Resolver::new(&config.profiles, &stored);
-    let mut overrides = Overrides::from_env(super::var);
-    if let Some(region) = &request.region {
-        overrides.flag("region", region.clone(), "--region");
-    }
-    let chain = resolver.chain(request.profile, &overrides)?;
-    super::warn_plaintext_keys(&config, &chain);
+    let mut prepared = prepare(context, request.profile, request.region.as_deref())?;
     let options = Options {
         duration: request.duration,
         no_session: request.no_session,
     };
-    let ttls = ttls(super::var)?;
-    let plan = plan::plan(&chain, options, ttls)?;
-    for note in &plan.notes {
-        crate::debug!("plan: {note}");
-    }
-    for (i, step) in plan.steps.iter().enumerate() {
-        crate::debug!(
-            "plan: {}. {} for `{}`",
-            i + 1,
-            step.call.kind(),
-            step.profile
-        );
-    }
-    let region = chain
-        .roles
-        .last()
-        .unwrap_or(chain.base.profile())
-        .region()
-        .map(str::to_string);
-    let mut terminal = Terminal;
-    let mut sessions = Sessions {
-        store: store.as_mut(),
-        chain: &chain,
-        plan: &plan,
-        selected: request.profile,
-        min_ttl: ttls.min,
-        mfa: MfaSource {
-            token: request.mfa_token.clone(),
-            driver: settings.prompt.clone(),
-            prompt: &mut terminal,
-        },
-        locks: default_file_dir().join("locks"),
-        var: &super::var,
-    };
-    let credentials = sessions.credentials()?;
+    let credentials = prepared.credentials(request.profile, options, request.mfa_token.clone())?;
     Ok(Obtained {
         credentials,
-        region,
+        region: prepared.region(),
     })
+}
+
+/// A profile's chain, resolved against the config and the vault, and the open store.
+pub struct Prepared {
+    pub settings: Settings,
+    pub store: Box<dyn Store>,
+    pub chain: Chain,
+}
+
+/// Resolves `profile` (with `--region` when given) and opens the store.
+pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) -> Result<Prepared> {
+    let config = super::load_config()?;
+    let settings = context.settings()?;
+    let store = crate::store::open(&settings, Box::new(Terminal))?;
+    let listing = store.list()?;
+    let stored = |name: &str| listing.has_keys(name);
+    let resolver = Resolver::new(&config.profiles, &stored);
+    let mut overrides = Overrides::from_env(super::var);
+    if let Some(region) = region {
+        overrides.flag("region", region.to_string(), "--region");
+    }
+    let chain = resolver.chain(profile, &overrides)?;
+    super::warn_plaintext_keys(&config, &chain);
+    Ok(Prepared {
+        settings,
+        store,
+        chain,
+    })
+}
+
+impl Prepared {
+    /// The region of the profile whose credentials come last in the chain.
+    pub fn region(&self) -> Option<String> {
+        self.chain
+            .roles
+            .last()
+            .unwrap_or(self.chain.base.profile())
+            .region()
+            .map(str::to_string)
+    }
+
+    /// Plans the chain and gets its final credentials: fresh cached sessions, else calls.
+    pub fn credentials(
+        &mut self,
+        selected: &str,
+        options: Options,
+        mfa_token: Option<String>,
+    ) -> Result<Credentials> {
+        let ttls = ttls(super::var)?;
+        let plan = plan::plan(&self.chain, options, ttls)?;
+        for note in &plan.notes {
+            crate::debug!("plan: {note}");
+        }
+        for (i, step) in plan.steps.iter().enumerate() {
+            crate::debug!(
+                "plan: {}. {} for `{}`",
+                i + 1,
+                step.call.kind(),
+                step.profile
+            );
+        }
+        let mut terminal = Terminal;
+        let mut sessions = Sessions {
+            store: self.store.as_mut(),
+            chain: &self.chain,
+            plan: &plan,
+            selected,
+            min_ttl: ttls.min,
+            mfa: MfaSource {
+                token: mfa_token,
+                driver: self.settings.prompt.clone(),
+                prompt: &mut terminal,
+            },
+            locks: default_file_dir().join("locks"),
+            var: &super::var,
+        };
+        sessions.credentials()
+    }
 }

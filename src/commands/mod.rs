@@ -23,24 +23,28 @@ use crate::prompt::Terminal;
 use crate::settings::Settings;
 use crate::store::{self, Store};
 
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
+/// its own).
+pub fn run(cli: Cli) -> Result<u8> {
     let context = Context {
         backend: cli.backend,
     };
-    match cli.command {
+    let done = match cli.command {
         Command::Add(args) => add::run(&context, &args),
         Command::Remove(args) => remove::run(&context, &args),
-        Command::Exec(args) => exec::run(&context, &args),
+        Command::Exec(args) => return exec::run(&context, &args),
         Command::Clear(args) => clear::run(&context, &args),
         Command::Export(args) => export::run(&context, &args),
         Command::Alias(args) => alias::run(&args),
         Command::Completion(args) => completion::run(&args),
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
-    }
+    };
+    done.map(|()| 0)
 }
 
 /// What every command may need beyond its own arguments.
+#[derive(Clone)]
 pub(crate) struct Context {
     /// `--backend`, before it is checked.
     backend: Option<String>,

@@ -22,22 +22,42 @@ pub fn endpoint(
     sts_regional_endpoints: Option<&str>,
     var: impl Fn(&str) -> Option<String>,
 ) -> Option<String> {
-    let ignore_configured =
-        var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if ignore_configured {
+    sts_endpoint(step.endpoint_url.as_deref(), sts_regional_endpoints, var)
+}
+
+/// [`endpoint`] for a profile's `endpoint_url` rather than a step's.
+pub fn sts_endpoint(
+    endpoint_url: Option<&str>,
+    sts_regional_endpoints: Option<&str>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    configured_endpoint("AWS_ENDPOINT_URL_STS", endpoint_url, &var).or_else(|| {
+        (sts_regional_endpoints == Some("legacy") && !ignore_configured(&var))
+            .then(|| "https://sts.amazonaws.com".to_string())
+    })
+}
+
+/// A service's endpoint as the SDKs read it: its own variable, else `AWS_ENDPOINT_URL`, else
+/// the profile's `endpoint_url`; none when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
+pub(super) fn configured_endpoint(
+    service_variable: &str,
+    endpoint_url: Option<&str>,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    if ignore_configured(var) {
         return None;
     }
-    var("AWS_ENDPOINT_URL_STS")
+    var(service_variable)
         .or_else(|| var("AWS_ENDPOINT_URL"))
-        .or_else(|| step.endpoint_url.clone())
-        .or_else(|| {
-            (sts_regional_endpoints == Some("legacy"))
-                .then(|| "https://sts.amazonaws.com".to_string())
-        })
+        .or_else(|| endpoint_url.map(str::to_string))
+}
+
+fn ignore_configured(var: &impl Fn(&str) -> Option<String>) -> bool {
+    var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// How long one STS attempt may take (there are 3): `AWS_VAULT_STS_TIMEOUT`, else 20 s.
-fn attempt_timeout() -> Result<Duration> {
+pub(super) fn attempt_timeout() -> Result<Duration> {
     let Ok(text) = std::env::var("AWS_VAULT_STS_TIMEOUT") else {
         return Ok(Duration::from_secs(20));
     };
@@ -51,15 +71,12 @@ fn attempt_timeout() -> Result<Duration> {
 }
 
 fn client(
-    step: &Step,
+    region: Option<&str>,
     endpoint: Option<&str>,
     credentials: Option<&Credentials>,
     attempt_timeout: Duration,
 ) -> aws_sdk_sts::Client {
-    let region = step
-        .region
-        .clone()
-        .unwrap_or_else(|| "us-east-1".to_string());
+    let region = region.unwrap_or("us-east-1").to_string();
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
@@ -74,20 +91,24 @@ fn client(
         config = config.endpoint_url(url);
     }
     if let Some(c) = credentials {
-        config = config.credentials_provider(aws_credential_types::Credentials::new(
-            c.access_key_id.clone(),
-            c.secret_access_key.expose_secret().to_string(),
-            c.session_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_string()),
-            None,
-            "vault",
-        ));
+        config = config.credentials_provider(sdk_credentials(c));
     }
     aws_sdk_sts::Client::from_conf(config.build())
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn sdk_credentials(c: &Credentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        c.access_key_id.clone(),
+        c.secret_access_key.expose_secret().to_string(),
+        c.session_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string()),
+        None,
+        "vault",
+    )
+}
+
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,7 +123,7 @@ pub fn call(
     input: Option<&Credentials>,
     code: Option<&str>,
 ) -> Result<Credentials> {
-    let client = client(step, endpoint, input, attempt_timeout()?);
+    let client = client(step.region.as_deref(), endpoint, input, attempt_timeout()?);
     let failed = |e: Failure| e.into_error(step, endpoint);
     let out = runtime().block_on(async {
         match &step.call {
@@ -189,6 +210,21 @@ pub fn call(
     })
 }
 
+/// The ARN of whoever `credentials` belong to (GetCallerIdentity); refused keys are named
+/// as `source`'s.
+pub fn caller_identity(
+    credentials: &Credentials,
+    region: Option<&str>,
+    endpoint: Option<&str>,
+    source: &str,
+) -> Result<String> {
+    let client = client(region, endpoint, Some(credentials), attempt_timeout()?);
+    runtime()
+        .block_on(client.get_caller_identity().send())
+        .map(|out| out.arn.unwrap_or_default())
+        .map_err(|e| Failure::from(e).into_plain_error("sts.GetCallerIdentity", endpoint, source))
+}
+
 /// `vault-<user>-<unix seconds>`: valid for STS (`[\w+=,.@-]`, 2 to 64 characters), and
 /// says who and when in CloudTrail.
 pub fn default_session_name() -> String {
@@ -208,7 +244,7 @@ pub fn default_session_name() -> String {
 }
 
 /// An SDK failure, reduced to what vault needs to explain it.
-enum Failure {
+pub(super) enum Failure {
     Service {
         code: String,
         message: String,
@@ -244,7 +280,7 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> From<SdkError<E, Htt
 
 /// `HTTP 200 (text/plain): error parsing XML: no root element`: what came back, without
 /// the body (it may hold secrets).
-fn unreadable(response: &HttpResponse, error: &dyn std::error::Error) -> String {
+pub(super) fn unreadable(response: &HttpResponse, error: &dyn std::error::Error) -> String {
     let mut text = format!("HTTP {}", response.status().as_u16());
     if let Some(content_type) = response.headers().get("content-type") {
         text.push_str(&format!(" ({content_type})"));
@@ -262,7 +298,7 @@ fn unreadable(response: &HttpResponse, error: &dyn std::error::Error) -> String 
 
 /// An error and its sources on one line (`dispatch failure: io error: ...: Connection
 /// refused (os error 111)`), each said once. Never a response body: it may hold secrets.
-fn sources(error: &dyn std::error::Error) -> String {
+pub(super) fn sources(error: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(error) = next {
@@ -276,6 +312,39 @@ fn sources(error: &dyn std::error::Error) -> String {
 }
 
 impl Failure {
+    /// For a call outside a plan: refused keys are `source`'s, the rest as AWS said it.
+    pub(super) fn into_plain_error(
+        self,
+        operation: &str,
+        endpoint: Option<&str>,
+        source: &str,
+    ) -> Error {
+        match self {
+            Failure::Unreachable(problem) => Error::StsUnreachable {
+                endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
+                problem,
+            },
+            Failure::BadResponse(problem) => Error::StsBadResponse {
+                endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
+                problem,
+            },
+            Failure::Other(message) => Error::Sts {
+                operation: operation.to_string(),
+                code: "Error".to_string(),
+                message,
+            },
+            Failure::Service { code, .. } if refused_keys(&code) => Error::KeysRefused {
+                source: source.to_string(),
+                code,
+            },
+            Failure::Service { code, message } => Error::Sts {
+                operation: operation.to_string(),
+                code,
+                message,
+            },
+        }
+    }
+
     fn into_error(self, step: &Step, endpoint: Option<&str>) -> Error {
         let operation = step.call.kind().to_string();
         match self {
@@ -350,10 +419,7 @@ fn explain(step: &Step, code: String, message: String) -> Error {
             profile: step.profile.clone(),
         };
     }
-    if matches!(
-        code.as_str(),
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException"
-    ) {
+    if refused_keys(&code) {
         return Error::KeysRefused {
             source: step.cache_key.source.clone(),
             code,
@@ -369,4 +435,12 @@ fn explain(step: &Step, code: String, message: String) -> Error {
         code,
         message,
     }
+}
+
+/// The codes AWS answers keys it does not know (or a wrong secret) with.
+pub(super) fn refused_keys(code: &str) -> bool {
+    matches!(
+        code,
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException"
+    )
 }
