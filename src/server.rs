@@ -105,6 +105,8 @@ pub fn run(
     env.push((URI_VAR.into(), format!("http://127.0.0.1:{port}/").into()));
     env.push((TOKEN_VAR.into(), token.expose_secret().into()));
 
+    // Catch signals before the command starts, so none arrives unhandled in between.
+    let signals = catch_signals();
     let mut child = Command::new(program)
         .args(args)
         .env_clear()
@@ -114,7 +116,9 @@ pub fn run(
             program: program.to_string_lossy().into_owned(),
             source,
         })?;
-    forward_signals(child.id());
+    if let Some(signals) = signals {
+        forward_signals(signals, child.id());
+    }
     let status = child.wait().map_err(|source| Error::Exec {
         program: program.to_string_lossy().into_owned(),
         source,
@@ -131,17 +135,21 @@ fn exit_status(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(1)
 }
 
-/// Sends the signals a terminal or supervisor sends vault on to the command.
-fn forward_signals(child: u32) {
+/// The signals a terminal or supervisor sends, caught instead of ending vault.
+fn catch_signals() -> Option<signal_hook::iterator::Signals> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    let signals =
+        signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2]);
+    if signals.is_err() {
+        crate::debug!("server: could not catch signals; they reach vault only");
+    }
+    signals.ok()
+}
+
+/// Sends the caught signals on to the command.
+fn forward_signals(mut signals: signal_hook::iterator::Signals, child: u32) {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
-    let Ok(mut signals) =
-        signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2])
-    else {
-        crate::debug!("server: could not catch signals; they reach vault only");
-        return;
-    };
     std::thread::spawn(move || {
         for number in signals.forever() {
             if let Ok(signal) = Signal::try_from(number) {
