@@ -35,6 +35,11 @@ pub enum Command {
     /// Delete a profile's keys from the vault, and the sessions made from them
     #[command(after_help = "Examples:\n  vault remove gds-users\n  vault remove gds-users -f")]
     Remove(RemoveArgs),
+    /// Replace a profile's stored access key with a new one, then delete the old one
+    #[command(
+        after_help = "Examples:\n  vault rotate gds-users\n  vault rotate -t 123456 gds-users\n  vault rotate -n gds-users        # call IAM with the long-lived keys\n\nIAM refuses sessions made without MFA: without -n, a profile with `mfa_serial` calls IAM\nthrough an MFA session, one without calls it with its keys. The new key is checked with\nSTS before it is stored; if anything fails before then, it is deleted and the old key stays."
+    )]
+    Rotate(RotateArgs),
     /// Run a command with a profile's short-lived credentials in its environment
     #[command(
         after_help = "Examples:\n  vault exec target-account -- aws sts get-caller-identity\n  vault exec target-account -- terraform plan\n  vault exec -d 4h target-account          # a shell with 4-hour credentials\n\nThe command gets AWS_VAULT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,\nAWS_CREDENTIAL_EXPIRATION and, when known, AWS_REGION and AWS_DEFAULT_REGION. A cached\nsession is used until AWS_MIN_TTL (5m) before it expires."
@@ -45,6 +50,11 @@ pub enum Command {
         after_help = "Examples:\n  eval \"$(vault export --format export-env target-account)\"\n  vault export --format json gds-users\n\nIn ~/.aws/config, for tools that read credentials themselves:\n  [profile gds-users-cli]\n  credential_process = vault export --format json gds-users"
     )]
     Export(ExportArgs),
+    /// Open the AWS console signed in with a profile's credentials (or print the sign-in URL)
+    #[command(
+        after_help = "Examples:\n  vault login target-account\n  vault login --path s3/home target-account\n  vault login --stdout gds-users        # print the URL instead of opening a browser\n\nA role profile signs in as its role session; plain user keys sign in as a federated user\n(GetFederationToken, the user's own permissions). The URL signs in whoever opens it within\n15 minutes. AWS_VAULT_FEDERATION_URL and AWS_VAULT_CONSOLE_URL replace the sign-in endpoint\nand the console address."
+    )]
+    Login(LoginArgs),
     /// Print shell aliases that run commands under each profile
     #[command(
         after_help = "Examples:\n  eval \"$(vault alias)\"            # bash, zsh: then `aws-target-account terraform plan`\n  vault alias --shell fish | source\n  vault alias --prefix av-"
@@ -209,6 +219,42 @@ pub struct ListArgs {
     /// Print only the cached sessions, as `<kind>:<time left>`
     #[arg(long)]
     pub sessions: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The profile whose stored keys to replace
+    pub profile: String,
+
+    /// Call IAM with the long-lived keys instead of an MFA session
+    #[arg(short, long)]
+    pub no_session: bool,
+
+    /// The MFA code, instead of asking for it
+    #[arg(short = 't', long, value_name = "CODE")]
+    pub mfa_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The profile to sign in with
+    pub profile: String,
+
+    /// Print the sign-in URL instead of opening a browser
+    #[arg(long)]
+    pub stdout: bool,
+
+    /// The console page to open, after the console address (e.g. s3/home)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+
+    /// How long the session lasts (e.g. 1h, 90m): the federation token's, or the role's
+    #[arg(short, long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// The MFA code, instead of asking for it
+    #[arg(short = 't', long, value_name = "CODE")]
+    pub mfa_token: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -168,6 +168,48 @@ pub enum Error {
         name: &'static str,
         problem: String,
     },
+    /// Any IAM error, as AWS worded it.
+    Iam {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    /// A service other than STS (IAM, the console sign-in endpoint) that cannot be reached.
+    ServiceUnreachable {
+        service: &'static str,
+        endpoint: String,
+        problem: String,
+    },
+    /// An answer that is not the service's (no error code): a proxy, a wrong endpoint.
+    ServiceBadResponse {
+        service: &'static str,
+        endpoint: String,
+        problem: String,
+    },
+    /// `rotate` failed after creating the new key and before storing it: the old key is
+    /// still in the vault. `cleanup` is why the new key could not be deleted, if it could not.
+    RotateAborted {
+        profile: String,
+        user: String,
+        /// Masked.
+        new_key: String,
+        step: &'static str,
+        cause: Box<Error>,
+        cleanup: Option<String>,
+    },
+    /// `rotate` stored the new key but could not delete the old one.
+    OldKeyNotDeleted {
+        profile: String,
+        user: String,
+        /// Masked.
+        old_key: String,
+        cause: Box<Error>,
+    },
+    /// The console federation endpoint gave no sign-in token.
+    Signin {
+        endpoint: String,
+        problem: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -279,8 +321,51 @@ impl Error {
                 "choose another backend with --backend or AWS_VAULT_BACKEND (`file` works anywhere)"
                     .to_string(),
             ),
+            Error::Iam { code, .. } => iam_hint(code),
+            Error::ServiceUnreachable { service, .. } => Some(format!(
+                "check the network, and the endpoint variables for {service} if set"
+            )),
+            Error::ServiceBadResponse { .. } => Some(
+                "something else may be answering there: check the endpoint variables if set, and any proxy".to_string(),
+            ),
+            Error::RotateAborted {
+                user,
+                new_key,
+                cleanup: Some(_),
+                ..
+            } => Some(format!(
+                "delete the new key `{new_key}` of `{user}` yourself (`aws iam list-access-keys --user-name {user}` lists the keys), then try again"
+            )),
+            Error::RotateAborted { profile, cause, .. } => Some(
+                cause
+                    .hint()
+                    .unwrap_or_else(|| format!("nothing changed; try again with `vault rotate {profile}`")),
+            ),
+            Error::OldKeyNotDeleted { user, old_key, .. } => Some(format!(
+                "delete `{old_key}` yourself: `aws iam list-access-keys --user-name {user}` lists the keys, `aws iam delete-access-key --user-name {user} --access-key-id ID` deletes one"
+            )),
+            Error::Signin { .. } => Some(
+                "the endpoint takes role sessions and GetFederationToken credentials that have not expired; check AWS_VAULT_FEDERATION_URL if set, or `vault clear PROFILE` and try again".to_string(),
+            ),
             _ => None,
         }
+    }
+}
+
+/// The next step after an IAM refusal.
+fn iam_hint(code: &str) -> Option<String> {
+    match code {
+        // Keys the vault holds are reported as `KeysRefused`; this is a session's refusal.
+        "InvalidClientTokenId" => Some(
+            "IAM refuses sessions made without MFA: set `mfa_serial` in the profile, or use -n to call IAM with the long-lived keys".to_string(),
+        ),
+        "LimitExceeded" => Some(
+            "a user may have 2 access keys: delete the one not in use (`aws iam list-access-keys` lists them), then try again".to_string(),
+        ),
+        "AccessDenied" => Some(
+            "the user needs iam:GetUser, iam:CreateAccessKey and iam:DeleteAccessKey on itself".to_string(),
+        ),
+        _ => None,
     }
 }
 
@@ -474,6 +559,56 @@ impl fmt::Display for Error {
             }
             Error::BackendUnavailable { backend, problem } => {
                 write!(f, "the {backend} backend failed: {problem}")
+            }
+            Error::Iam {
+                operation,
+                code,
+                message,
+            } => write!(f, "{operation} failed: {code}: {message}"),
+            Error::ServiceUnreachable {
+                service,
+                endpoint,
+                problem,
+            } => write!(f, "could not reach {service} at `{endpoint}`: {problem}"),
+            Error::ServiceBadResponse {
+                service,
+                endpoint,
+                problem,
+            } => write!(
+                f,
+                "{service} at `{endpoint}` sent a response vault cannot read: {problem}"
+            ),
+            Error::RotateAborted {
+                profile,
+                new_key,
+                step,
+                cause,
+                cleanup,
+                ..
+            } => {
+                write!(f, "could not {step} for `{profile}`: {cause}; ")?;
+                match cleanup {
+                    None => write!(
+                        f,
+                        "the new access key `{new_key}` was deleted and the old key is still in the vault"
+                    ),
+                    Some(problem) => write!(
+                        f,
+                        "the old key is still in the vault, but the new access key `{new_key}` could not be deleted: {problem}"
+                    ),
+                }
+            }
+            Error::OldKeyNotDeleted {
+                profile,
+                old_key,
+                cause,
+                ..
+            } => write!(
+                f,
+                "the new access key of `{profile}` is stored and works, but deleting the old access key `{old_key}` failed: {cause}"
+            ),
+            Error::Signin { endpoint, problem } => {
+                write!(f, "no console sign-in token from `{endpoint}`: {problem}")
             }
         }
     }

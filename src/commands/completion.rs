@@ -8,7 +8,7 @@ use crate::cli::{Cli, CompletionArgs};
 use crate::error::Result;
 
 /// Subcommands whose first positional argument is a profile.
-const PROFILE_COMMANDS: &str = "exec export show add remove clear";
+const PROFILE_COMMANDS: &str = "exec export show add remove clear login rotate";
 
 pub fn run(args: &CompletionArgs) -> Result<()> {
     let mut script = Vec::new();
@@ -34,7 +34,7 @@ _vault_profiles() {{
         if [[ $skip == 1 ]]; then skip=0; continue; fi
         case "$word" in
             --) positional=$((positional + 1)) ;;
-            --backend|-d|--duration|-t|--mfa-token|--region|--format|--shell|--prefix) skip=1 ;;
+            --backend|-d|--duration|-t|--mfa-token|--region|--format|--shell|--prefix|--path) skip=1 ;;
             -*) ;;
             *) if [[ -z "$sub" ]]; then sub="$word"; else positional=$((positional + 1)); fi ;;
         esac

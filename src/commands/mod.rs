@@ -9,7 +9,9 @@ pub(crate) mod credentials;
 mod exec;
 mod export;
 mod list;
+mod login;
 mod remove;
+mod rotate;
 mod show;
 
 use std::io::{self, Write};
@@ -32,9 +34,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     let done = match cli.command {
         Command::Add(args) => add::run(&context, &args),
         Command::Remove(args) => remove::run(&context, &args),
+        Command::Rotate(args) => rotate::run(&context, &args),
         Command::Exec(args) => return exec::run(&context, &args),
         Command::Clear(args) => clear::run(&context, &args),
         Command::Export(args) => export::run(&context, &args),
+        Command::Login(args) => login::run(&context, &args),
         Command::Alias(args) => alias::run(&args),
         Command::Completion(args) => completion::run(&args),
         Command::List(args) => list::run(&context, &args),

@@ -8,9 +8,8 @@
 //! and renamed into place, under an exclusive lock on `.lock`.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::crypto::{self, Kdf, Key, Sealed};
+use super::fs::{TEMP_PREFIX, io_error, lock, private_dir, write_atomic};
 use super::{Credentials, EntryId, EntryMeta, Listing, Store, unlock};
 use crate::error::{Error, Result};
 use crate::prompt::Prompt;
@@ -25,7 +25,6 @@ use crate::prompt::Prompt;
 const HEADER: &str = "vault.json";
 const LOCK: &str = ".lock";
 const INDEX: &str = "index.json";
-const TEMP_PREFIX: &str = ".tmp-";
 const ENTRY_SUFFIX: &str = ".entry";
 
 #[derive(Serialize, Deserialize)]
@@ -90,12 +89,7 @@ impl FileStore {
     }
 
     fn io(&self, action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
-        let path = path.to_path_buf();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
+        io_error(action, path)
     }
 
     fn entry_path(&self, id: &EntryId) -> PathBuf {
@@ -238,24 +232,12 @@ impl FileStore {
     }
 
     fn ensure_dir(&self) -> Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(self.io("create the folder", &self.dir))
+        private_dir(&self.dir)
     }
 
     /// An exclusive lock on the store, held until the guard is dropped.
     fn lock(&self) -> Result<File> {
-        let path = self.dir.join(LOCK);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(self.io("open", &path))?;
-        file.lock().map_err(self.io("lock", &path))?;
+        let file = lock(&self.dir.join(LOCK))?;
         self.remove_stale_temps();
         Ok(file)
     }
@@ -279,25 +261,7 @@ impl FileStore {
 
     /// Writes a file so that readers see the old or the new bytes, never a mix.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let temp = self.dir.join(format!(
-            "{TEMP_PREFIX}{}",
-            crypto::hex(&crypto::random::<8>())
-        ));
-        let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&temp, path)?;
-            File::open(&self.dir)?.sync_all()
-        })();
-        result.map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            self.io("write", path)(e)
-        })
+        write_atomic(path, bytes)
     }
 
     /// The index of entry metadata; an unreadable one is an empty one (`list` then reads

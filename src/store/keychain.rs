@@ -5,16 +5,16 @@
 //! entry metadata (names, kinds, expiry; never a secret), 0600 in a 0700 folder, written
 //! atomically under a lock, so that `list` works without touching the keychain.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{Backend, Credentials, EntryId, EntryMeta, Listing, Store, crypto};
+use super::fs::{lock, private_dir, write_atomic};
+use super::{Backend, Credentials, EntryId, EntryMeta, Listing, Store};
 use crate::error::{Error, Result};
 
 /// The keychain service under which vault's items are stored.
@@ -75,50 +75,12 @@ impl KeychainStore {
 
     /// Changes the index under its lock.
     fn update_index(&self, change: impl FnOnce(&mut Vec<EntryMeta>)) -> Result<()> {
-        let io = |action, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| Error::Io {
-                action,
-                path,
-                source,
-            }
-        };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.index_dir)
-            .map_err(io("create the folder", &self.index_dir))?;
-        let lock_path = self.index_dir.join(".index.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(io("open", &lock_path))?;
-        lock.lock().map_err(io("lock", &lock_path))?;
+        private_dir(&self.index_dir)?;
+        let _lock = lock(&self.index_dir.join(".index.lock"))?;
         let mut index = self.read_index()?;
         change(&mut index);
-        let path = self.index_path();
         let json = serde_json::to_vec_pretty(&index).expect("the index serializes");
-        let temp = self
-            .index_dir
-            .join(format!(".tmp-{}", crypto::hex(&crypto::random::<8>())));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temp)?;
-            file.write_all(&json)?;
-            file.sync_all()?;
-            fs::rename(&temp, &path)?;
-            File::open(&self.index_dir)?.sync_all()
-        })();
-        written.map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            io("write", &path)(e)
-        })
+        write_atomic(&self.index_path(), &json)
     }
 }
 

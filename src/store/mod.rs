@@ -5,6 +5,7 @@
 
 pub mod crypto;
 pub mod file;
+pub mod fs;
 pub mod keychain;
 pub mod unlock;
 

@@ -1,9 +1,11 @@
-//! The only module that knows the AWS SDK: builds an STS client for one step and makes one
-//! call, turning SDK errors into vault's. Only reached on a cache miss.
+//! With `iam.rs`, the only module that knows the AWS SDK: builds an STS client for one step
+//! and makes one call, turning SDK errors into vault's (only reached on a cache miss); the
+//! STS calls of `rotate` and `login`; and `login`'s one plain HTTPS GET, on the SDK's own
+//! HTTP stack.
 
 use std::time::Duration;
 
-use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::config::http::{HttpRequest, HttpResponse};
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
@@ -202,12 +204,7 @@ pub fn call(
         code: "NoCredentials".to_string(),
         message: "the response held no credentials".to_string(),
     })?;
-    Ok(Credentials {
-        access_key_id: credentials.access_key_id,
-        secret_access_key: SecretString::from(credentials.secret_access_key),
-        session_token: Some(SecretString::from(credentials.session_token)),
-        expiration: u64::try_from(credentials.expiration.secs()).ok(),
-    })
+    Ok(temporary(credentials))
 }
 
 /// The ARN of whoever `credentials` belong to (GetCallerIdentity); refused keys are named
@@ -223,6 +220,89 @@ pub fn caller_identity(
         .block_on(client.get_caller_identity().send())
         .map(|out| out.arn.unwrap_or_default())
         .map_err(|e| Failure::from(e).into_plain_error("sts.GetCallerIdentity", endpoint, source))
+}
+
+/// GetFederationToken with long-lived `keys`: a federated user's session (for the console),
+/// limited by `policy` and the user's own permissions. Refused keys are named as `source`'s.
+pub fn federation_token(
+    keys: &Credentials,
+    name: &str,
+    policy: &str,
+    duration: u64,
+    region: Option<&str>,
+    endpoint: Option<&str>,
+    source: &str,
+) -> Result<Credentials> {
+    let operation = "sts.GetFederationToken";
+    let client = client(region, endpoint, Some(keys), attempt_timeout()?);
+    let out = runtime()
+        .block_on(
+            client
+                .get_federation_token()
+                .name(name)
+                .policy(policy)
+                .duration_seconds(i32::try_from(duration).unwrap_or(i32::MAX))
+                .send(),
+        )
+        .map_err(|e| Failure::from(e).into_plain_error(operation, endpoint, source))?;
+    let credentials = out.credentials.ok_or_else(|| Error::Sts {
+        operation: operation.to_string(),
+        code: "NoCredentials".to_string(),
+        message: "the response held no credentials".to_string(),
+    })?;
+    Ok(temporary(credentials))
+}
+
+fn temporary(credentials: aws_sdk_sts::types::Credentials) -> Credentials {
+    Credentials {
+        access_key_id: credentials.access_key_id,
+        secret_access_key: SecretString::from(credentials.secret_access_key),
+        session_token: Some(SecretString::from(credentials.session_token)),
+        expiration: u64::try_from(credentials.expiration.secs()).ok(),
+    }
+}
+
+/// A plain HTTPS GET through the SDK's own HTTP stack (hyper, rustls on aws-lc, the system's
+/// roots), for the console federation endpoint, which is no SDK service. The URL holds
+/// credentials: it is never logged or put in an error; errors name `shown` instead.
+/// Returns the status and the body.
+pub fn http_get(url: &SecretString, shown: &str) -> Result<(u16, Vec<u8>)> {
+    use aws_smithy_http_client::Connector;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_runtime_api::client::http::HttpConnector;
+    use aws_smithy_types::byte_stream::ByteStream;
+
+    let service = "the AWS sign-in endpoint";
+    let unreachable = |problem: String| Error::ServiceUnreachable {
+        service,
+        endpoint: shown.to_string(),
+        // An error may quote the request; the URL must not reach the terminal.
+        problem: problem.replace(url.expose_secret(), shown),
+    };
+    let mut request = HttpRequest::get(url.expose_secret()).map_err(|_| Error::BadValue {
+        name: "AWS_VAULT_FEDERATION_URL",
+        problem: format!("`{shown}` does not make a valid URL"),
+    })?;
+    request
+        .headers_mut()
+        .insert("user-agent", concat!("vault/", env!("CARGO_PKG_VERSION")));
+    let timeout = attempt_timeout()?;
+    let runtime = runtime();
+    runtime.block_on(async {
+        let connector = Connector::builder()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build();
+        let response = tokio::time::timeout(timeout, connector.call(request))
+            .await
+            .map_err(|_| unreachable(format!("no answer within {timeout:?}")))?
+            .map_err(|e| unreachable(sources(&e)))?;
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout(timeout, ByteStream::new(response.into_body()).collect())
+            .await
+            .map_err(|_| unreachable(format!("the answer did not finish within {timeout:?}")))?
+            .map_err(|e| unreachable(sources(&e)))?;
+        Ok((status, body.into_bytes().to_vec()))
+    })
 }
 
 /// `vault-<user>-<unix seconds>`: valid for STS (`[\w+=,.@-]`, 2 to 64 characters), and

@@ -1,6 +1,7 @@
 //! Temporary credentials: `plan` (pure: chain -> calls and cache keys), `session` (cache,
-//! locks, MFA, calls) and `aws` (the only module that knows the AWS SDK).
+//! locks, MFA, calls), `aws` and `iam` (the only modules that know the AWS SDK).
 
 pub mod aws;
+pub mod iam;
 pub mod plan;
 pub mod session;

@@ -4,9 +4,8 @@
 //!
 //! The warm path (the last step cached and fresh) reads one entry and builds no SDK client.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -281,32 +280,12 @@ pub fn parse_process_output(stdout: &[u8]) -> std::result::Result<Credentials, S
 }
 
 /// An exclusive lock for one cache key, held until dropped.
-fn lock(dir: &PathBuf, id: &EntryId) -> Result<File> {
+fn lock(dir: &Path, id: &EntryId) -> Result<File> {
     use blake2::{Blake2s256, Digest};
-    let io = |action, path: &PathBuf| {
-        let path = path.clone();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io("create the folder", dir))?;
+    store::fs::private_dir(dir)?;
     let name = store::crypto::hex(&Blake2s256::digest(id.text().as_bytes())[..16]);
-    let path = dir.join(format!("{name}.lock"));
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io("open", &path))?;
     let waited = Instant::now();
-    file.lock().map_err(io("lock", &path))?;
+    let file = store::fs::lock(&dir.join(format!("{name}.lock")))?;
     if waited.elapsed() > Duration::from_millis(50) {
         crate::debug!(
             "waited {:.0} ms for another vault",

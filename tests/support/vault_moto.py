@@ -10,13 +10,15 @@ This file owns everything the Rust tests need from a fake AWS:
 * turning moto's IAM authentication on and writing a JSON state file,
 * patching moto's STS so that it behaves like real AWS where vault cares:
   TOTP-checked MFA with one-use codes, real temporary credentials from
-  GetSessionToken, trust-policy enforcement on AssumeRole (principals,
+  GetSessionToken, fresh ones from GetFederationToken (refused to session
+  callers, as AWS does), trust-policy enforcement on AssumeRole (principals,
   MFA, ExternalId), DurationSeconds limits including role chaining, and
   error bodies in the shape the Rust SDK can parse,
 * test-only endpoints: ``GET /_vault_test/totp?serial=ARN&offset=N`` (the
   6-digit code for window current+N, so Rust tests need no TOTP code) and
   ``GET /_vault_test/recorded-calls`` (moto's recording as ``sts:Action``
-  lines), plus ``/moto-api/recorder/clear-recording`` as an alias of moto's
+  lines), ``GET /_vault_test/federation-keys`` (the access key ids
+  GetFederationToken handed out, one a line), plus ``/moto-api/recorder/clear-recording`` as an alias of moto's
   ``reset-recording``.
 
 Usage::
@@ -74,6 +76,7 @@ import moto.iam.access_control as access_control
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult, BaseResponse
 from moto.iam.models import IAMBackend, get_account_id_from, iam_backends
+from moto.iam.utils import generate_access_key_id_from_account_id
 from moto.moto_api import recorder
 from moto.moto_api._internal.recorder.models import Recorder
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -211,6 +214,7 @@ class VaultState:
         self.user_sessions: dict[str, UserSession] = {}
         self.role_sessions: dict[str, RoleSessionInfo] = {}
         self.used_totp: set[tuple[str, int]] = set()  # (serial, counter) already accepted
+        self.federation_keys: list[str] = []  # access key ids GetFederationToken handed out
 
 
 STATE = VaultState()
@@ -538,6 +542,40 @@ def assume_role(self: TokenResponse) -> Any:
     return result
 
 
+def get_federation_token(self: TokenResponse) -> Any:
+    # moto hands every caller the same example keys; AWS refuses session callers,
+    # checks Name and DurationSeconds, and issues fresh temporary credentials.
+    caller = resolve_caller(self.get_access_key(), self.partition)
+    if caller.temporary:
+        raise access_denied("Cannot call GetFederationToken with session credentials")
+    duration = self._get_int_param("DurationSeconds", 43200)
+    _duration_bounds(duration, 129600)
+    name = self._get_param("Name") or ""
+    if not 2 <= len(name) <= 32 or not re.fullmatch(r"[\w+=,.@-]*", name):
+        raise validation_error(
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
+            r"Member must have length between 2 and 32 and match [\w+=,.@-]*"
+        )
+    key = generate_access_key_id_from_account_id(caller.account, "ASIA")
+    with STATE.lock:
+        STATE.federation_keys.append(key)
+    return ActionResult(
+        {
+            "Credentials": {
+                "AccessKeyId": key,
+                "SecretAccessKey": base64.b64encode(os.urandom(30)).decode(),
+                "SessionToken": random_session_token(),
+                "Expiration": whole_seconds(utcnow() + datetime.timedelta(seconds=duration)),
+            },
+            "FederatedUser": {
+                "FederatedUserId": f"{caller.account}:{name}",
+                "Arn": f"arn:aws:sts::{caller.account}:federated-user/{name}",
+            },
+            "PackedPolicySize": 6,
+        }
+    )
+
+
 def get_user_from_access_key_id(self: IAMBackend, access_key_id: str) -> Any:
     # moto answers GetCallerIdentity and IAM GetUser (no UserName) through
     # this lookup; teach it GetSessionToken keys so both name the user.
@@ -660,6 +698,7 @@ def _encode_body_as_text(original: Any) -> Any:
 def install_patches() -> None:
     TokenResponse.get_session_token = get_session_token
     TokenResponse.assume_role = assume_role
+    TokenResponse.get_federation_token = get_federation_token
     IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id
     BaseResponse.setup_class = _setup_class_keeping_raw_body(BaseResponse.setup_class)
     access_control.create_access_key = create_access_key
@@ -692,6 +731,10 @@ class VaultTestEndpoints:
             return self.totp(environ, start_response)
         if path == "/_vault_test/recorded-calls":
             return self.recorded_calls(start_response)
+        if path == "/_vault_test/federation-keys":
+            with STATE.lock:
+                keys = list(STATE.federation_keys)
+            return _plain(start_response, "200 OK", "".join(f"{key}\n" for key in keys))
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length:
             # Keep the exact request bytes for signature checks (see _setup_class_keeping_raw_body).
