@@ -119,7 +119,8 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+    // `from_str_radix` alone would take a sign (`+f`); stored hex is digits only.
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -163,5 +164,7 @@ mod tests {
         assert_eq!(unhex(&hex(&[0, 1, 254, 255])).unwrap(), [0, 1, 254, 255]);
         assert!(unhex("abc").is_none());
         assert!(unhex("zz").is_none());
+        // Found by fuzzing (store_decode): a sign was accepted as a digit.
+        assert!(unhex("+f").is_none());
     }
 }

@@ -41,11 +41,9 @@ impl Sessions<'_> {
     /// The plan's final credentials.
     pub fn credentials(&mut self) -> Result<Credentials> {
         match self.plan.steps.len() {
-            0 => self.source()?.ok_or_else(|| Error::Sts {
-                operation: "plan".to_string(),
-                code: "Empty".to_string(),
-                message: "the plan has no source and no step".to_string(),
-            }),
+            0 => Ok(self
+                .source()?
+                .expect("a plan with no steps starts from long-lived keys")),
             n => self.step(n - 1),
         }
     }
