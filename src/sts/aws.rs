@@ -524,3 +524,101 @@ pub(super) fn refused_keys(code: &str) -> bool {
         "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SessionKey;
+
+    fn role_step(external_id: Option<&str>) -> Step {
+        Step {
+            profile: "target".to_string(),
+            call: Call::AssumeRole {
+                role_arn: "arn:aws:iam::1:role/admin".to_string(),
+                session_name: None,
+                external_id: external_id.map(str::to_string),
+                duration: 7200,
+                mfa_serial: Some("arn:aws:iam::1:mfa/jane".to_string()),
+                tags: Vec::new(),
+                transitive_tags: Vec::new(),
+                source_identity: None,
+            },
+            region: None,
+            endpoint_url: None,
+            cache_key: SessionKey {
+                kind: "sts.AssumeRole".to_string(),
+                profile: "target".to_string(),
+                mfa_serial: None,
+                source: "gds-users".to_string(),
+                params: "x".to_string(),
+            },
+        }
+    }
+
+    /// AWS's own wording of each refusal -> the error vault shows.
+    #[test]
+    fn refusals_are_explained() {
+        let step = role_step(None);
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                "the MFA code for `arn:aws:iam::1:mfa/jane` was refused by AWS",
+            ),
+            (
+                "AccessDenied",
+                "User: arn:aws:iam::1:user/jane is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/admin",
+                "`arn:aws:iam::1:user/jane` may not assume the role `arn:aws:iam::1:role/admin`",
+            ),
+            (
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+                "profile `target` asked for more than 1h, the limit for a role assumed through another session",
+            ),
+            (
+                "ValidationError",
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+                "the requested duration is over the maximum session duration of `arn:aws:iam::1:role/admin`",
+            ),
+            (
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+                "AWS refused the keys of `gds-users` (InvalidClientTokenId)",
+            ),
+            (
+                "ExpiredToken",
+                "The security token included in the request is expired",
+                "a session used for `target` has expired or was revoked",
+            ),
+            (
+                "Throttling",
+                "Rate exceeded",
+                "sts.AssumeRole failed: Throttling: Rate exceeded",
+            ),
+        ];
+        for (code, message, expect) in cases {
+            let error = explain(&step, code.to_string(), message.to_string());
+            assert_eq!(error.to_string(), *expect, "{code}: {message}");
+        }
+    }
+
+    #[test]
+    fn trust_refusals_point_at_external_id() {
+        let message = "User: arn:aws:iam::1:user/jane is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/admin";
+        for (external_id, mentions) in [
+            (None, "if it requires an ExternalId"),
+            (Some("e"), "`external_id`"),
+        ] {
+            let error = explain(
+                &role_step(external_id),
+                "AccessDenied".into(),
+                message.into(),
+            );
+            assert!(
+                error.hint().unwrap().contains(mentions),
+                "{:?}",
+                error.hint()
+            );
+        }
+    }
+}
