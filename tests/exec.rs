@@ -670,3 +670,84 @@ fn server_mode_forwards_signals() {
     assert_eq!(line, "got-term\n");
     assert_eq!(child.wait().unwrap().code(), Some(3));
 }
+
+/// Every config key that shapes a call reaches STS: role_session_name, duration_seconds,
+/// session tags, source_identity; credential_source = Environment; a profile's endpoint_url;
+/// web identity.
+#[test]
+fn config_keys_reach_sts() {
+    let mut world = World::new();
+    let readonly = world.moto.role_arn("readonly");
+    let admin = world.moto.role_arn("admin");
+    let token_file = world
+        .home
+        .write("token.jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJqYW5lIn0.\n");
+    world.home.config(&format!(
+        "[profile gds-users]\n\
+         [profile shaped]\nsource_profile = gds-users\nrole_arn = {readonly}\nrole_session_name = jane-session\nduration_seconds = 900\n\
+         session_tags = team = platform , env=dev\ntransitive_session_tags = team\nsource_identity = jane\n\
+         [profile from-env]\ncredential_source = Environment\nrole_arn = {readonly}\n\
+         [profile own-endpoint]\nsource_profile = gds-users\nrole_arn = {readonly}\nendpoint_url = {endpoint}\n\
+         [profile web]\nrole_arn = {admin}\nweb_identity_token_file = {token}\nrole_session_name = web-session\n",
+        endpoint = world.moto.endpoint,
+        token = token_file.display(),
+    ));
+    world.moto.start_recording();
+    let arn = world.caller_arn(&["shaped"]);
+    assert_eq!(arn, format!("{}jane-session", assumed("readonly")));
+    let bodies = world.moto.recorded_bodies();
+    let call = bodies
+        .iter()
+        .find(|b| b.contains("Action=AssumeRole"))
+        .unwrap();
+    for part in [
+        "DurationSeconds=900",
+        "Tags.member.1.Key=team",
+        "Tags.member.1.Value=platform",
+        "Tags.member.2.Key=env",
+        "TransitiveTagKeys.member.1=team",
+        "SourceIdentity=jane",
+    ] {
+        assert!(call.contains(part), "{part} missing from {call}");
+    }
+
+    // credential_source = Environment: vault's own AWS_ACCESS_KEY_ID and friends.
+    let jane = world.moto.user("jane").clone();
+    let mut command = world.home.command([
+        "exec",
+        "from-env",
+        "--",
+        "sh",
+        "-c",
+        "echo $AWS_SESSION_TOKEN | cut -c1-4",
+    ]);
+    command
+        .env("AWS_ACCESS_KEY_ID", jane["access_key_id"].as_str().unwrap())
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            jane["secret_access_key"].as_str().unwrap(),
+        );
+    let run = Run::from(command.output().unwrap());
+    assert!(!run.ok().trim().is_empty(), "{run:?}");
+
+    // The profile's endpoint_url, with no AWS_ENDPOINT_URL.
+    world.home.env("AWS_ENDPOINT_URL", "");
+    let run = world.run(&[
+        "exec",
+        "own-endpoint",
+        "--",
+        "sh",
+        "-c",
+        "echo $AWS_ACCESS_KEY_ID",
+    ]);
+    assert!(run.ok().starts_with("ASIA"), "{run:?}");
+
+    // Web identity: AssumeRoleWithWebIdentity with the token file.
+    world
+        .home
+        .env("AWS_ENDPOINT_URL", &world.moto.endpoint.clone());
+    world.moto.start_recording();
+    let run = world.run(&["exec", "web", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"]);
+    assert!(run.ok().starts_with("ASIA"), "{run:?}");
+    assert_eq!(world.moto.credential_calls(), ["AssumeRoleWithWebIdentity"]);
+}

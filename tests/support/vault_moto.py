@@ -79,6 +79,7 @@ from moto.iam.models import IAMBackend, get_account_id_from, iam_backends
 from moto.iam.utils import generate_access_key_id_from_account_id
 from moto.moto_api import recorder
 from moto.moto_api._internal.recorder.models import Recorder
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
@@ -695,7 +696,25 @@ def _encode_body_as_text(original: Any) -> Any:
     return encode
 
 
+# STS actions AWS takes unsigned: the web identity or SAML token is the credential.
+UNSIGNED_STS_ACTIONS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+
+
+def _skip_auth_for_unsigned_actions(original: Any) -> Any:
+    """moto with auth on demands a signature on every call, and fails (KeyError) on these."""
+
+    def authenticate(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if self._get_action() in UNSIGNED_STS_ACTIONS:
+            return None
+        return original(self, iam_request_cls, resource)
+
+    return authenticate
+
+
 def install_patches() -> None:
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _skip_auth_for_unsigned_actions(
+        ActionAuthenticatorMixin._authenticate_and_authorize_action
+    )
     TokenResponse.get_session_token = get_session_token
     TokenResponse.assume_role = assume_role
     TokenResponse.get_federation_token = get_federation_token
