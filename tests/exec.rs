@@ -743,9 +743,8 @@ fn config_keys_reach_sts() {
     assert!(run.ok().starts_with("ASIA"), "{run:?}");
 
     // Web identity: AssumeRoleWithWebIdentity with the token file.
-    world
-        .home
-        .env("AWS_ENDPOINT_URL", &world.moto.endpoint.clone());
+    let endpoint = world.moto.endpoint.clone();
+    world.home.env("AWS_ENDPOINT_URL", endpoint);
     world.moto.start_recording();
     let run = world.run(&["exec", "web", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"]);
     assert!(run.ok().starts_with("ASIA"), "{run:?}");
