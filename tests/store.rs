@@ -395,18 +395,10 @@ fn no_terminal_and_no_passphrase_fails_at_once() {
     let mut home = Home::new();
     home.env("AWS_VAULT_BACKEND", "file")
         .env("AWS_VAULT_UNLOCK_TTL", "0");
-    // setsid: no controlling terminal, as under cron or CI.
-    let mut command = home.command(["add", "p", "--env"]);
-    command
+    let mut detached = home.detached(["add", "p", "--env"]);
+    detached
         .env("AWS_ACCESS_KEY_ID", ID)
         .env("AWS_SECRET_ACCESS_KEY", SECRET);
-    let program = command.get_program().to_owned();
-    let mut detached = std::process::Command::new("setsid");
-    detached.arg("-w").arg(program).args(command.get_args());
-    detached
-        .env_clear()
-        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    detached.current_dir(home.path()).stdin(Stdio::null());
     let started = std::time::Instant::now();
     let run = support::Run::from(detached.output().unwrap());
     assert!(started.elapsed() < Duration::from_secs(5), "it waited");
@@ -444,17 +436,10 @@ fn unlock_cache_spares_the_passphrase() {
 
     // With the cache off, nothing is read from it.
     home.env("AWS_VAULT_UNLOCK_TTL", "0");
-    let mut command = home.command(["add", "p3", "--env"]);
-    command
+    let mut detached = home.detached(["add", "p3", "--env"]);
+    detached
         .env("AWS_ACCESS_KEY_ID", ID)
         .env("AWS_SECRET_ACCESS_KEY", SECRET);
-    let program = command.get_program().to_owned();
-    let mut detached = std::process::Command::new("setsid");
-    detached.arg("-w").arg(program).args(command.get_args());
-    detached
-        .env_clear()
-        .envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    detached.current_dir(home.path()).stdin(Stdio::null());
     let run = support::Run::from(detached.output().unwrap());
     assert!(run.fails().contains("no terminal"), "{run:?}");
 }

@@ -426,22 +426,9 @@ impl Failure {
     }
 
     fn into_error(self, step: &Step, endpoint: Option<&str>) -> Error {
-        let operation = step.call.kind().to_string();
         match self {
-            Failure::Unreachable(problem) => Error::StsUnreachable {
-                endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
-                problem,
-            },
-            Failure::BadResponse(problem) => Error::StsBadResponse {
-                endpoint: endpoint.unwrap_or("the AWS STS endpoint").to_string(),
-                problem,
-            },
-            Failure::Other(message) => Error::Sts {
-                operation,
-                code: "Error".to_string(),
-                message,
-            },
             Failure::Service { code, message } => explain(step, code, message),
+            other => other.into_plain_error(step.call.kind(), endpoint, &step.cache_key.source),
         }
     }
 }

@@ -79,6 +79,24 @@ impl Home {
         command
     }
 
+    /// `vault ARGS` with no controlling terminal (under `setsid`), as under cron or CI.
+    pub fn detached<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let command = self.command(args);
+        let mut detached = Command::new("setsid");
+        detached
+            .arg("-w")
+            .arg(command.get_program())
+            .args(command.get_args());
+        detached.env_clear();
+        detached.envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        detached.current_dir(self.path()).stdin(Stdio::null());
+        detached
+    }
+
     pub fn run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
