@@ -1,9 +1,11 @@
 //! In-process cost of reading a large config: parse, merge and resolve every profile's
 //! chain, for 10,000 profiles. Run with `cargo bench --bench config`; prints medians.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+mod timing;
 
+use std::hint::black_box;
+
+use timing::time;
 use vault::config::parse::parse;
 use vault::config::profiles::ProfileSet;
 use vault::config::resolve::{Overrides, Resolver};
@@ -20,24 +22,6 @@ pub fn big_config(profiles: usize) -> String {
         ));
     }
     text
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed()
-            })
-            .collect(),
-    )
 }
 
 fn main() {

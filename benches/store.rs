@@ -5,34 +5,19 @@
 //!
 //! Run with `cargo bench --bench store`; prints medians.
 
+mod timing;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use secrecy::SecretString;
+use timing::time;
 use vault::prompt::Scripted;
 use vault::store::crypto::Kdf;
 use vault::store::file::{FileStore, Unlock};
 use vault::store::{Credentials, EntryId, SessionKey, Store, now};
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed()
-            })
-            .collect(),
-    )
-}
 
 fn store(dir: &Path, ttl: Duration) -> FileStore {
     FileStore::new(

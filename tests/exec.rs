@@ -206,16 +206,7 @@ fn parallel_cold_execs_make_one_call_per_session() {
             command.spawn().unwrap()
         })
         .collect();
-    let mut keys = Vec::new();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        keys.push(String::from_utf8(output.stdout).unwrap());
-    }
+    let keys = support::wait_all(children);
     assert_eq!(
         world.moto.credential_calls(),
         ["GetSessionToken", "AssumeRole"]
@@ -234,14 +225,7 @@ fn parallel_cold_execs_make_one_call_per_session() {
             command.spawn().unwrap()
         })
         .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    support::wait_all(children);
     assert_eq!(world.moto.credential_calls(), ["AssumeRole"]);
 }
 

@@ -23,13 +23,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
-use support::{Home, Moto, Run};
+use support::{Home, PASSPHRASE, Run, World};
 use vault::prompt::Scripted;
 use vault::store::crypto::Kdf;
 use vault::store::file::{FileStore, Unlock};
 use vault::store::{EntryId, Store};
 
-const PASSPHRASE: &str = "faults test passphrase";
 const ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const NEW_SECRET: &str = "new-secret-00000000000000000000000000000";
@@ -47,84 +46,6 @@ const CALLER_ARN: [&str; 7] = [
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-/// A local STS, and a HOME with jane's keys stored as `gds-users` and a few roles.
-struct World {
-    moto: Moto,
-    home: Home,
-    serial: String,
-}
-
-impl World {
-    fn new() -> World {
-        let moto = Moto::start();
-        let mut home = Home::new();
-        home.env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_VAULT_BACKEND", "file")
-            .env("AWS_VAULT_FILE_PASSPHRASE", PASSPHRASE)
-            .env("AWS_VAULT_UNLOCK_TTL", "0")
-            .env("USER", "jane")
-            .env("AWS_DEFAULT_REGION", "eu-west-2");
-        let serial = moto.user("jane")["mfa_serial"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        home.config(&world_config(&moto, &serial));
-        let jane = moto.user("jane");
-        let mut command = home.command(["add", "gds-users", "--env", "--no-add-config"]);
-        command
-            .env("AWS_ACCESS_KEY_ID", jane["access_key_id"].as_str().unwrap())
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                jane["secret_access_key"].as_str().unwrap(),
-            );
-        Run::from(command.output().unwrap()).ok();
-        World { moto, home, serial }
-    }
-
-    fn code(&self) -> String {
-        self.moto.totp(&self.serial, 0)
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.home.run(args)
-    }
-
-    /// The ARN the child of `vault exec ARGS --` is, by `aws sts get-caller-identity`.
-    fn caller_arn(&self, args: &[&str]) -> String {
-        let mut all = vec!["exec"];
-        all.extend(args);
-        all.push("--");
-        all.extend(CALLER_ARN);
-        self.run(&all).ok().trim().to_string()
-    }
-}
-
-fn world_config(moto: &Moto, serial: &str) -> String {
-    format!(
-        "\
-[profile gds-users]
-region = eu-west-1
-
-[profile target-account]
-source_profile = gds-users
-role_arn = {admin}
-mfa_serial = {serial}
-
-[profile readonly]
-source_profile = gds-users
-role_arn = {readonly}
-
-[profile partner-ok]
-source_profile = gds-users
-role_arn = {partner}
-external_id = ext-123
-",
-        admin = moto.role_arn("admin"),
-        readonly = moto.role_arn("readonly"),
-        partner = moto.role_arn("partner"),
-    )
-}
 
 fn assumed(role: &str) -> String {
     format!("arn:aws:sts::123456789012:assumed-role/{role}/")
@@ -200,22 +121,6 @@ fn stored_secret(dir: &Path, profile: &str) -> Option<String> {
         .get(&id)
         .unwrap()
         .map(|keys| keys.secret_access_key.expose_secret().to_string())
-}
-
-/// `vault ARGS` as `home.command` builds it (same variables, same folder), run through
-/// `wrapper` (setpriv, prlimit, faketime).
-fn wrapped(home: &Home, wrapper: &[&str], args: &[&str]) -> Command {
-    let inner = home.command(args);
-    let mut command = Command::new(wrapper[0]);
-    command
-        .args(&wrapper[1..])
-        .arg(inner.get_program())
-        .args(inner.get_args())
-        .env_clear()
-        .envs(inner.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .current_dir(home.path())
-        .stdin(Stdio::null());
-    command
 }
 
 fn output(mut command: Command) -> Run {
@@ -408,7 +313,7 @@ fn read_only_store_folder() {
                 "--regid=65534",
                 "--clear-groups",
             ];
-            wrapped(&world.home, &wrapper, args)
+            world.home.wrapped(&wrapper, args)
         } else {
             world.home.command(args)
         }
@@ -597,10 +502,9 @@ fn file_size_limit() {
     let dir = store_dir(&home);
     let before = snapshot(&dir);
 
-    let mut command = wrapped(
-        &home,
+    let mut command = home.wrapped(
         &["prlimit", "--fsize=300", "--core=0"],
-        &["add", "p", "--env", "--no-add-config"],
+        ["add", "p", "--env", "--no-add-config"],
     );
     command
         .env("AWS_ACCESS_KEY_ID", ID)
@@ -706,17 +610,19 @@ fn config_changes_while_exec_runs() {
         world.moto.endpoint, world.serial
     );
     // The new config: target-account is now the partner role, with no MFA.
-    let new_config = world_config(&world.moto, &world.serial).replace(
-        &format!(
-            "role_arn = {}\nmfa_serial = {}\n",
-            world.moto.role_arn("admin"),
-            world.serial
-        ),
-        &format!(
-            "role_arn = {}\nexternal_id = ext-123\n",
-            world.moto.role_arn("partner")
-        ),
-    );
+    let new_config = std::fs::read_to_string(home.join(".aws/config"))
+        .unwrap()
+        .replace(
+            &format!(
+                "role_arn = {}\nmfa_serial = {}\n",
+                world.moto.role_arn("admin"),
+                world.serial
+            ),
+            &format!(
+                "role_arn = {}\nexternal_id = ext-123\n",
+                world.moto.role_arn("partner")
+            ),
+        );
     world.home.write("new-config", &new_config);
     let script = world.home.write(
         "mfa.sh",
@@ -919,7 +825,7 @@ fn sts_answers_nonsense() {
 /// `vault ARGS` with its clock moved by `offset` (libfaketime). The command vault runs gets
 /// the real clock back (it unsets the preload), so that the AWS CLI signs with real time.
 fn faked(world: &World, offset: &str, args: &[&str]) -> Run {
-    let mut command = wrapped(&world.home, &["faketime", offset], args);
+    let mut command = world.home.wrapped(&["faketime", offset], args);
     command.env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
     let output = command.output().unwrap_or_else(|e| {
         panic!("could not run faketime (run scripts/setup, which installs it): {e}")
@@ -938,7 +844,7 @@ fn clock_past_session_expiry() {
     let warm = world.run(&[
         "exec",
         "-t",
-        &world.code(),
+        &world.code(0),
         "target-account",
         "--",
         "sh",
@@ -996,7 +902,7 @@ fn clock_past_session_expiry() {
 #[test]
 fn min_ttl_longer_than_the_session() {
     let mut world = World::new();
-    let arn = world.caller_arn(&["-t", &world.code(), "target-account"]);
+    let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
     assert!(arn.starts_with(&assumed("admin")), "{arn}");
     world.home.env("AWS_MIN_TTL", "2h");
     for _ in 0..2 {

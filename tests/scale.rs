@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Child, Stdio};
 
-use support::World;
+use support::{World, wait_all};
 
 fn spawn(world: &World, profile: &str) -> Child {
     let mut command =
@@ -14,21 +14,6 @@ fn spawn(world: &World, profile: &str) -> Child {
             .command(["exec", profile, "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"]);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     command.spawn().unwrap()
-}
-
-fn wait_all(children: Vec<Child>) -> Vec<String> {
-    children
-        .into_iter()
-        .map(|child| {
-            let output = child.wait_with_output().unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8(output.stdout).unwrap()
-        })
-        .collect()
 }
 
 fn world() -> World {

@@ -3,29 +3,15 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::{Run, World};
 
 fn assumed(role: &str) -> String {
     format!("arn:aws:sts::123456789012:assumed-role/{role}/")
 }
 
-/// `program ARGS` with the environment the test HOME gives `vault`.
-fn child(world: &World, program: &str, args: &[&str]) -> Command {
-    let template = world.home.command(["unused"]);
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .env_clear()
-        .current_dir(world.home.path());
-    command.envs(template.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    command
-}
-
 /// Runs `script` in `shell` (`args` before it) with the test HOME's environment.
 fn shell(world: &World, shell: &str, args: &[&str], script: &str) -> Run {
-    let mut command = child(world, shell, args);
+    let mut command = world.home.child(shell, args);
     command.arg(script);
     Run::from(command.output().unwrap())
 }
@@ -111,7 +97,7 @@ fn credential_process_for_the_aws_cli_and_boto3() {
             "--profile",
             profile,
         ];
-        Run::from(child(&world, "aws", &args).output().unwrap())
+        Run::from(world.home.child("aws", &args).output().unwrap())
     };
     let first = arn("cli");
     assert!(first.ok().starts_with(&assumed("readonly")), "{first:?}");
@@ -132,7 +118,9 @@ fn credential_process_for_the_aws_cli_and_boto3() {
 
     let script = "import boto3; print(boto3.Session(profile_name='cli').client('sts').get_caller_identity()['Arn'])";
     let run = Run::from(
-        child(&world, &support::python(), &["-c", script])
+        world
+            .home
+            .child(&support::python(), &["-c", script])
             .output()
             .unwrap(),
     );
@@ -160,8 +148,7 @@ fn mfa_prompt_under_credential_process_uses_the_terminal() {
     let mut config = std::fs::read_to_string(world.home.path().join(".aws/config")).unwrap();
     config.push_str("\n[profile admin-cli]\ncredential_process = vault export --format json target-account\nregion = eu-west-1\n");
     world.home.config(&config);
-    let aws = child(
-        &world,
+    let aws = world.home.child(
         "aws",
         &[
             "sts",

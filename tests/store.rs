@@ -305,14 +305,7 @@ fn twenty_concurrent_adds_lose_nothing() {
             command.spawn().unwrap()
         })
         .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    support::wait_all(children);
     let listed = home.run(["list", "--credentials"]);
     let mut expected: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
     expected.push("first".to_string());
@@ -342,14 +335,7 @@ fn concurrent_first_adds_share_one_store() {
                 .unwrap()
         })
         .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    support::wait_all(children);
     let mut store = open_store(&store_dir(&home));
     for i in 0..4 {
         assert!(

@@ -79,22 +79,37 @@ impl Home {
         command
     }
 
+    /// `vault ARGS` as `command` builds it (same variables, same folder), run through
+    /// `wrapper` (setsid, setpriv, prlimit, faketime).
+    pub fn wrapped<I, S>(&self, wrapper: &[&str], args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let inner = self.command(args);
+        let mut command = self.child(wrapper[0], &wrapper[1..]);
+        command.arg(inner.get_program()).args(inner.get_args());
+        command.envs(inner.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        command
+    }
+
     /// `vault ARGS` with no controlling terminal (under `setsid`), as under cron or CI.
     pub fn detached<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let command = self.command(args);
-        let mut detached = Command::new("setsid");
-        detached
-            .arg("-w")
-            .arg(command.get_program())
-            .args(command.get_args());
-        detached.env_clear();
-        detached.envs(command.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-        detached.current_dir(self.path()).stdin(Stdio::null());
-        detached
+        self.wrapped(&["setsid", "-w"], args)
+    }
+
+    /// `program ARGS` with the environment and folder this HOME gives `vault`.
+    pub fn child(&self, program: &str, args: &[&str]) -> Command {
+        let template = self.command(["unused"]);
+        let mut command = Command::new(program);
+        command.args(args).env_clear().current_dir(self.path());
+        command.envs(template.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        command.stdin(Stdio::null());
+        command
     }
 
     pub fn run<I, S>(&self, args: I) -> Run
@@ -137,6 +152,23 @@ pub fn python() -> String {
         return venv.display().to_string();
     }
     "python3".to_string()
+}
+
+/// Waits for every child; each must succeed. Returns their stdouts.
+#[track_caller]
+pub fn wait_all(children: Vec<Child>) -> Vec<String> {
+    children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap()
+        })
+        .collect()
 }
 
 /// What a finished command did.
