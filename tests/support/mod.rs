@@ -4,6 +4,8 @@
 //! Each integration test file declares `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod users;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
