@@ -108,12 +108,12 @@ pub fn render(
         }
         ExportFormat::Fish => {
             for (key, value) in variables(credentials, region) {
-                let _ = writeln!(out, "set -gx {key} {};", single_quote(&value, "\\'"));
+                let _ = writeln!(out, "set -gx {key} {};", fish_quote(&value));
             }
         }
         ExportFormat::Powershell => {
             for (key, value) in variables(credentials, region) {
-                let _ = writeln!(out, "$env:{key} = {}", single_quote(&value, "''"));
+                let _ = writeln!(out, "$env:{key} = {}", powershell_quote(&value));
             }
         }
     }
@@ -129,13 +129,39 @@ fn sh_quote(value: &str) -> String {
     if plain {
         value.to_string()
     } else {
-        single_quote(value, "'\\''")
+        format!("'{}'", value.replace('\'', "'\\''"))
     }
 }
 
-/// `'value'`, with each `'` inside written as `quote`.
-fn single_quote(value: &str, quote: &str) -> String {
-    format!("'{}'", value.replace('\'', quote))
+/// A fish single-quoted string: there `\\` and `\'` are the only escapes, so both the
+/// backslash and the quote are escaped (a bare trailing `\` would escape the closing quote).
+fn fish_quote(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('\'');
+    for c in value.chars() {
+        if c == '\\' || c == '\'' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
+}
+
+/// A PowerShell single-quoted string. PowerShell takes the typographic quotes U+2018–U+201B
+/// as single quotes too, and a doubled quote of any of them as one literal character, so
+/// every one of them is doubled; nothing else is special inside single quotes.
+fn powershell_quote(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('\'');
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}') {
+            quoted.push(c);
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
 }
 
 #[cfg(test)]
@@ -179,6 +205,81 @@ mod tests {
             render(ExportFormat::Powershell, "p", &c, None)
                 .contains("$env:AWS_SESSION_TOKEN = 'to''ken'\n")
         );
+    }
+
+    /// Values that break naive quoting: each shell's quote, its escape, expansions, newline.
+    const HOSTILE: &[&str] = &[
+        "tok\\'; echo INJECTED; #",
+        "ends in a backslash\\",
+        "\\\\'",
+        "$(echo INJECTED)`echo INJECTED`$HOME\"'",
+        "line one\nline two",
+        "smart \u{2018}quotes\u{2019}; echo INJECTED; \u{201a}\u{201b}",
+        "",
+    ];
+
+    /// What fish makes of a single-quoted word (fish's rules: `\\` and `\'` are the only
+    /// escapes inside single quotes, and the word ends at the first unescaped `'`).
+    fn fish_unquote(word: &str) -> Option<String> {
+        let mut chars = word.strip_prefix('\'')?.chars();
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' => return chars.as_str().is_empty().then_some(value),
+                '\\' => match chars.next()? {
+                    e @ ('\\' | '\'') => value.push(e),
+                    other => {
+                        value.push('\\');
+                        value.push(other);
+                    }
+                },
+                c => value.push(c),
+            }
+        }
+        None
+    }
+
+    /// What PowerShell makes of a single-quoted string: any of its five single-quote
+    /// characters ends it, unless the next character is one of them too, which is then taken
+    /// literally.
+    fn powershell_unquote(word: &str) -> Option<String> {
+        let quote = |c: char| matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}');
+        let mut chars = word.chars().peekable();
+        if !chars.next().is_some_and(quote) {
+            return None;
+        }
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            if quote(c) {
+                match chars.peek() {
+                    Some(&next) if quote(next) => {
+                        value.push(next);
+                        chars.next();
+                    }
+                    _ => return chars.next().is_none().then_some(value),
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn fish_and_powershell_quote_every_value_whole() {
+        for value in HOSTILE {
+            let fish = fish_quote(value);
+            assert_eq!(fish_unquote(&fish).as_deref(), Some(*value), "fish: {fish}");
+            let powershell = powershell_quote(value);
+            assert_eq!(
+                powershell_unquote(&powershell).as_deref(),
+                Some(*value),
+                "powershell: {powershell}"
+            );
+        }
+        // The review's reproduction: a token ending in `\` no longer closes the quote.
+        assert_eq!(fish_quote("tok\\'; x"), "'tok\\\\\\'; x'");
+        assert_eq!(powershell_quote("a\u{2019}b"), "'a\u{2019}\u{2019}b'");
     }
 
     #[test]
