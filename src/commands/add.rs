@@ -3,6 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -42,7 +43,7 @@ pub fn run(context: &super::Context, args: &AddArgs) -> Result<()> {
         keys_from_terminal(&mut Terminal)?
     };
     for warning in key_warnings(&keys) {
-        eprintln!("warning: {warning}");
+        crate::text::warn(warning);
     }
 
     let mut store = context.store()?;
@@ -118,6 +119,9 @@ fn key_warnings(keys: &Credentials) -> Vec<String> {
 }
 
 /// Appends `[profile NAME]` to the config file, leaving every existing byte as it was.
+/// Whatever the umask, a folder it creates is 0700 and a file it creates 0600, as `aws
+/// configure` makes them: anyone who can write the config can run code as its owner
+/// (`credential_process`). An existing file keeps its mode.
 fn append_section(path: &Path, profile: &str) -> Result<()> {
     let io = |action| {
         move |source| Error::Io {
@@ -130,7 +134,11 @@ fn append_section(path: &Path, profile: &str) -> Result<()> {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io("create the folder of"))?;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(io("create the folder of"))?;
             }
             Vec::new()
         }
@@ -151,6 +159,7 @@ fn append_section(path: &Path, profile: &str) -> Result<()> {
     let mut file = OpenOptions::new()
         .append(true)
         .create(true)
+        .mode(0o600)
         .open(path)
         .map_err(io("open"))?;
     file.write_all(text.as_bytes()).map_err(io("write"))?;
