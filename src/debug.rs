@@ -28,7 +28,11 @@ pub fn elapsed_ms() -> f64 {
 macro_rules! debug {
     ($($arg:tt)*) => {
         if $crate::debug::enabled() {
-            eprintln!("debug [{:7.1}ms] {}", $crate::debug::elapsed_ms(), format_args!($($arg)*));
+            eprintln!(
+                "debug [{:7.1}ms] {}",
+                $crate::debug::elapsed_ms(),
+                $crate::text::printable(&format!($($arg)*))
+            );
         }
     };
 }

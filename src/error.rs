@@ -30,6 +30,10 @@ pub enum Error {
         /// Names in order, the first repeated at the end.
         path: Vec<String>,
     },
+    ChainTooLong {
+        key: &'static str,
+        profile: String,
+    },
     BothSources {
         profile: String,
     },
@@ -244,6 +248,10 @@ impl Error {
             Error::ProfileLoop { key, .. } => {
                 Some(format!("change one `{key}` so that the chain ends"))
             }
+            Error::ChainTooLong { key, .. } => Some(format!(
+                "vault follows at most {} profiles through `{key}`; shorten the chain",
+                crate::config::resolve::MAX_CHAIN
+            )),
             Error::NoTerminal { question, .. } => Some(
                 if question.contains("passphrase") {
                     "set AWS_VAULT_FILE_PASSPHRASE for unattended use, or run vault in a terminal"
@@ -435,6 +443,11 @@ impl fmt::Display for Error {
                     path.join(" -> ")
                 )
             }
+            Error::ChainTooLong { key, profile } => write!(
+                f,
+                "the `{key}` chain of profile `{profile}` is longer than {} profiles",
+                crate::config::resolve::MAX_CHAIN
+            ),
             Error::BothSources { profile } => write!(
                 f,
                 "profile `{profile}` contained both source_profile and credential_source; only one may be set"

@@ -85,11 +85,9 @@ pub fn command_line(given: &[OsString], shell: Option<OsString>) -> (OsString, V
 #[cfg(unix)]
 pub fn replace_with(program: &OsStr, args: &[OsString], env: Vec<(OsString, OsString)>) -> Error {
     use std::os::unix::process::CommandExt;
-    let error = Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .exec();
+    let mut command = Command::new(program);
+    command.args(args).env_clear().envs(env);
+    let error = crate::process::with_child_limits(|| command.exec());
     Error::Exec {
         program: program.to_string_lossy().into_owned(),
         source: error,

@@ -15,12 +15,14 @@ pub mod debug;
 pub mod error;
 pub mod exec;
 pub mod mfa;
+pub mod process;
 pub mod prompt;
 #[cfg(unix)]
 pub mod server;
 pub mod settings;
 pub mod store;
 pub mod sts;
+pub mod text;
 
 use std::ffi::OsString;
 use std::io;
@@ -44,13 +46,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if cli.debug {
         debug::enable();
     }
+    // Before any secret is read.
+    process::harden();
     match commands::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors quote files, the store and AWS: nothing in them reaches the terminal raw.
+            eprintln!("error: {}", text::printable(&e.to_string()));
             if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", text::printable(&hint));
             }
             ExitCode::from(e.exit_code())
         }

@@ -1,7 +1,7 @@
 //! Where an MFA code comes from: `--mfa-token`, else the profile's `mfa_process`, else the
 //! prompt driver (`terminal` or `ykman`). A code must be six digits before it is sent.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::error::{Error, Result};
 use crate::prompt::Prompt;
@@ -58,16 +58,16 @@ pub fn check(code: &str, serial: &str) -> Result<()> {
 
 /// Runs `mfa_process` through the shell; its stdout, trimmed, is the code.
 fn run_process(command: &str, serial: &str) -> Result<String> {
-    let output = Command::new("/bin/sh")
+    let mut process = crate::process::command("/bin/sh");
+    process
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| Error::MfaProcess {
-            serial: serial.to_string(),
-            problem: e.to_string(),
-        })?;
+        .stderr(Stdio::inherit());
+    let output = crate::process::output(&mut process).map_err(|e| Error::MfaProcess {
+        serial: serial.to_string(),
+        problem: e.to_string(),
+    })?;
     if !output.status.success() {
         return Err(Error::MfaProcess {
             serial: serial.to_string(),
@@ -81,20 +81,22 @@ fn run_process(command: &str, serial: &str) -> Result<String> {
 /// serial, as aws-vault does.
 fn ykman(serial: &str) -> Result<String> {
     let name = std::env::var("YKMAN_OATH_CREDENTIAL_NAME").unwrap_or_else(|_| serial.to_string());
-    let mut command = Command::new("ykman");
+    let mut command = crate::process::command("ykman");
     if let Ok(device) = std::env::var("YKMAN_OATH_DEVICE_SERIAL") {
         command.args(["--device", &device]);
     }
-    eprintln!("Touch your YubiKey for {serial}...");
-    let output = command
+    eprintln!(
+        "Touch your YubiKey for {}...",
+        crate::text::printable(serial)
+    );
+    command
         .args(["oath", "accounts", "code", "--single", &name])
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| Error::MfaProcess {
-            serial: serial.to_string(),
-            problem: format!("could not run ykman: {e}"),
-        })?;
+        .stderr(Stdio::inherit());
+    let output = crate::process::output(&mut command).map_err(|e| Error::MfaProcess {
+        serial: serial.to_string(),
+        problem: format!("could not run ykman: {e}"),
+    })?;
     if !output.status.success() {
         return Err(Error::MfaProcess {
             serial: serial.to_string(),

@@ -24,6 +24,8 @@ const TTY: &str = "/dev/tty";
 
 impl Prompt for Terminal {
     fn ask(&mut self, question: &str, hidden: bool) -> Result<Zeroizing<String>> {
+        // Questions quote config values (an MFA serial): shown escaped.
+        let question = &*crate::text::printable(question);
         let no_terminal = |e: std::io::Error| Error::NoTerminal {
             question: question.trim_end_matches([':', ' ']).to_string(),
             problem: e.to_string(),

@@ -17,7 +17,7 @@ pub fn run(context: &super::Context, args: &ListArgs) -> Result<()> {
     let listing = context.store()?.list()?;
     crate::debug!("store listed: {} entries", listing.entries.len());
     for problem in &listing.problems {
-        eprintln!("warning: {problem}");
+        crate::text::warn(problem);
     }
     let now = now();
     let text = if args.credentials {
@@ -29,7 +29,8 @@ pub fn run(context: &super::Context, args: &ListArgs) -> Result<()> {
     } else {
         table(&config.profiles, &listing, now)
     };
-    super::print(&text)
+    // Names come from the store's files, which another program may have written.
+    super::print(&crate::text::printable(&text))
 }
 
 use super::listed_profiles;

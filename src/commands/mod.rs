@@ -83,10 +83,10 @@ pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
         Some(From::File { file, .. }) => display_path(config.path(*file)),
         _ => "a plaintext file".to_string(),
     };
-    eprintln!(
-        "warning: profile `{}` keeps long-lived keys in plaintext in `{file}`",
+    crate::text::warn(format_args!(
+        "profile `{}` keeps long-lived keys in plaintext in `{file}`",
         profile.name
-    );
+    ));
     eprintln!(
         "hint: move them into the vault with `vault add {}` and delete them from the file",
         profile.name

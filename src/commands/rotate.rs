@@ -101,7 +101,9 @@ pub fn run(context: &super::Context, args: &RotateArgs) -> Result<()> {
         .map_err(|e| abort("store the new access key", e))?;
     match store::remove_sessions(prepared.store.as_mut(), |key| key.source == profile) {
         Ok(n) => crate::debug!("cleared {n} sessions made from the old keys of `{profile}`"),
-        Err(e) => eprintln!("warning: the sessions made from the old key were not cleared: {e}"),
+        Err(e) => crate::text::warn(format_args!(
+            "the sessions made from the old key were not cleared: {e}"
+        )),
     }
 
     iam.delete_access_key(&user, &old.access_key_id)

@@ -43,7 +43,8 @@ pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
     }
     let mut text = render(&config, &profile, &chain);
     render_plan(&mut text, &plan);
-    super::print(&text)
+    // Values come from files someone may have written to deceive: shown escaped.
+    super::print(&crate::text::printable(&text))
 }
 
 #[derive(Serialize)]

@@ -27,6 +27,12 @@ pub const DEFAULT_FALLBACK_KEYS: &[&str] = &[
     "sts_regional_endpoints",
 ];
 
+/// The most profiles one `source_profile` or `include_profile` chain may pass through. Real
+/// chains are a handful long; the bound keeps resolution linear in the size of the config
+/// (`list` resolves every profile) and every later step (planning, one STS call a role)
+/// bounded, whatever a config says.
+pub const MAX_CHAIN: usize = 64;
+
 /// Where an effective setting came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -388,6 +394,12 @@ impl<'a> Resolver<'a> {
         let mut visited: Vec<String> = Vec::new();
         let mut next = Some(name.to_string());
         while let Some(current) = next.take() {
+            if visited.len() == MAX_CHAIN {
+                return Err(Error::ChainTooLong {
+                    key: "include_profile",
+                    profile: name.to_string(),
+                });
+            }
             if visited.contains(&current) {
                 visited.push(current);
                 return Err(Error::ProfileLoop {
@@ -444,6 +456,12 @@ impl<'a> Resolver<'a> {
         let mut roles: Vec<ResolvedProfile> = Vec::new();
         let mut current = top;
         let base = loop {
+            if visited.len() == MAX_CHAIN {
+                return Err(Error::ChainTooLong {
+                    key: "source_profile",
+                    profile: selected.to_string(),
+                });
+            }
             if visited.contains(&current.name) {
                 visited.push(current.name.clone());
                 return Err(Error::ProfileLoop {

@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
@@ -68,35 +68,71 @@ impl Sessions<'_> {
             }
             Err(e @ Error::StoreCorrupt { .. }) => {
                 // A damaged session is only a cache: make a new one over it.
-                eprintln!("warning: {e}");
+                crate::text::warn(&e);
                 Ok(None)
             }
             Err(e) => Err(e),
         }
     }
 
-    fn step(&mut self, index: usize) -> Result<Credentials> {
+    /// Step `top`'s credentials: from the nearest step down the plan that is cached and
+    /// fresh (or the source), each missing step made in order. A loop, not recursion: a
+    /// plan's length comes from a config.
+    fn step(&mut self, top: usize) -> Result<Credentials> {
+        // Down: each missing step's lock is taken, top first, and held until it is made.
+        let mut locks: Vec<Option<File>> = Vec::new();
+        let mut index = top;
+        let mut input = loop {
+            let id = EntryId::Session(self.plan.steps[index].cache_key.clone());
+            let found = match self.fresh(&id)? {
+                Some(credentials) => Some(credentials),
+                None => {
+                    // The lock only spares duplicate calls: without one (a read-only
+                    // folder), go on.
+                    let held = lock(&self.locks, &id)
+                        .inspect_err(|e| crate::debug!("no lock, going on without: {e}"))
+                        .ok();
+                    let made = self.fresh(&id)?;
+                    match made {
+                        Some(_) => {
+                            crate::debug!("another vault made this session while this one waited")
+                        }
+                        None => locks.push(held),
+                    }
+                    made
+                }
+            };
+            if let Some(credentials) = found {
+                if index == top {
+                    return Ok(credentials);
+                }
+                index += 1;
+                break Some(credentials);
+            }
+            if index == 0 {
+                break self.source()?;
+            }
+            index -= 1;
+        };
+        // Up: make each step from the one below.
+        loop {
+            let credentials = self.make(index, input.as_ref())?;
+            locks.pop();
+            if index == top {
+                return Ok(credentials);
+            }
+            input = Some(credentials);
+            index += 1;
+        }
+    }
+
+    /// Makes step `index` from `input` (the step below, or the source) and caches it.
+    fn make(&mut self, index: usize, input: Option<&Credentials>) -> Result<Credentials> {
         let step = self.plan.steps[index].clone();
         let id = EntryId::Session(step.cache_key.clone());
-        if let Some(credentials) = self.fresh(&id)? {
-            return Ok(credentials);
-        }
-        // The lock only spares duplicate calls: without one (a read-only folder), go on.
-        let _lock = lock(&self.locks, &id)
-            .inspect_err(|e| crate::debug!("no lock, going on without: {e}"))
-            .ok();
-        if let Some(credentials) = self.fresh(&id)? {
-            crate::debug!("another vault made this session while this one waited");
-            return Ok(credentials);
-        }
-        let input = if index == 0 {
-            self.source()?
-        } else {
-            Some(self.step(index - 1)?)
-        };
         let credentials = match &step.call {
             Call::CredentialProcess { command } => self.credential_process(&step, command)?,
-            _ => self.call_sts(&step, input.as_ref())?,
+            _ => self.call_sts(&step, input)?,
         };
         // Credentials that never expire (a credential_process may give such) are not cached.
         // The call is made (an MFA code perhaps spent): a session the store cannot keep (a
@@ -108,7 +144,9 @@ impl Sessions<'_> {
                     Ok(n) => crate::debug!("removed {n} expired sessions"),
                     Err(e) => crate::debug!("could not remove expired sessions: {e}"),
                 },
-                Err(e) => eprintln!("warning: the new session is used but not cached: {e}"),
+                Err(e) => {
+                    crate::text::warn(format_args!("the new session is used but not cached: {e}"))
+                }
             }
         }
         Ok(credentials)
@@ -227,14 +265,14 @@ impl Sessions<'_> {
             .unwrap_or_default();
         profiles.push(self.selected.to_string());
         crate::debug!("running credential_process of `{}`", step.profile);
-        let output = Command::new("/bin/sh")
+        let mut process = crate::process::command("/bin/sh");
+        process
             .arg("-c")
             .arg(command)
             .env(RECURSION_VAR, profiles.join("\n"))
             .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| failed(e.to_string()))?;
+            .stderr(Stdio::inherit());
+        let output = crate::process::output(&mut process).map_err(|e| failed(e.to_string()))?;
         if !output.status.success() {
             return Err(failed(format!("it exited with {}", output.status)));
         }
