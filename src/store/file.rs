@@ -20,6 +20,7 @@ use super::crypto::{self, Kdf, Key, Sealed};
 use super::fs::{TEMP_PREFIX, io_error, lock, private_dir, write_atomic};
 use super::{Credentials, EntryId, EntryMeta, Listing, Store, unlock};
 use crate::error::{Error, Result};
+use crate::paths::display_path;
 use crate::prompt::Prompt;
 
 const HEADER: &str = "vault.json";
@@ -85,7 +86,7 @@ impl FileStore {
     }
 
     fn shown_dir(&self) -> String {
-        crate::commands::display_path(&self.dir)
+        display_path(&self.dir)
     }
 
     fn io(&self, action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
