@@ -10,7 +10,8 @@ pub mod keychain;
 pub mod unlock;
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,6 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::prompt::Prompt;
-use crate::settings::Settings;
 
 /// AWS credentials: long-lived keys (no token, no expiry) or a temporary session.
 pub struct Credentials {
@@ -227,28 +227,40 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Opens the store that the settings name, or the platform's default: the OS keychain
-/// when one answers, else the file store.
-pub fn open(settings: &Settings, prompt: Box<dyn Prompt>) -> Result<Box<dyn Store>> {
-    let backend = settings.backend.unwrap_or_else(default_backend);
+/// What `open` needs: the backend, where the file store and the keychain index are kept,
+/// and how long an unlock is cached. `settings` builds it from flags, environment and
+/// `config.toml` (`From<&Settings>`); the store does not know where the values came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `None`: the platform's keychain when one answers, else the file store.
+    pub backend: Option<Backend>,
+    pub file_dir: PathBuf,
+    /// Where a keychain backend keeps its index.
+    pub index_dir: PathBuf,
+    /// Zero disables the unlock cache.
+    pub unlock_ttl: Duration,
+}
+
+/// Opens the store that the options name, or the platform's default: the OS keychain when
+/// one answers, else the file store.
+pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<dyn Store>> {
+    let options = options.into();
+    let backend = options.backend.unwrap_or_else(default_backend);
     crate::debug!("store: {} backend", backend.name());
     Ok(match backend {
         Backend::File => Box::new(file::FileStore::new(
-            settings.file_dir.clone(),
+            options.file_dir,
             file::Unlock {
                 passphrase: std::env::var("AWS_VAULT_FILE_PASSPHRASE")
                     .ok()
                     .filter(|p| !p.is_empty())
                     .map(SecretString::from),
                 prompt,
-                ttl: settings.unlock_ttl,
+                ttl: options.unlock_ttl,
                 new_kdf: crypto::Kdf::new,
             },
         )),
-        other => Box::new(keychain::KeychainStore::new(
-            other,
-            crate::settings::default_file_dir().join("index"),
-        )),
+        other => Box::new(keychain::KeychainStore::new(other, options.index_dir)),
     })
 }
 
