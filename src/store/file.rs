@@ -6,6 +6,11 @@
 //! in the clear (what it is, when it expires: enough for `list`) and its secret sealed under
 //! the data key, with the metadata as associated data. Writes go to a temp file, are synced
 //! and renamed into place, under an exclusive lock on `.lock`.
+//!
+//! The folder and its files may have been changed by someone else: the folder must be the
+//! user's own and private before it is used, files are read only as regular files of
+//! bounded size (`fs`), and the index is a hint that never makes an entry exist (it must
+//! not be trusted over the entry files).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -17,7 +22,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::crypto::{self, Kdf, Key, Sealed};
-use super::fs::{TEMP_PREFIX, io_error, lock, private_dir, write_atomic};
+use super::fs::{
+    MAX_FILE, MAX_INDEX, TEMP_PREFIX, check_dir, io_error, lock, private_dir, read_file,
+    write_atomic,
+};
 use super::{Credentials, EntryId, EntryMeta, Listing, Store, unlock};
 use crate::error::{Error, Result};
 use crate::paths::display_path;
@@ -41,7 +49,8 @@ struct Header {
 }
 
 /// Every entry's metadata in one file, so that `list` need not open each entry. Only a
-/// cache: entry files it does not name are read, and names it has without files ignored.
+/// hint: entry files it does not name are read, names it has without files are ignored, and
+/// a record is used only if its names are valid and its id hashes to the file it is under.
 #[derive(Default, Serialize, Deserialize)]
 struct Index {
     entries: BTreeMap<String, Indexed>,
@@ -94,20 +103,21 @@ impl FileStore {
     }
 
     fn entry_path(&self, id: &EntryId) -> PathBuf {
-        let digest = blake2_hex(id.text().as_bytes());
-        let prefix = match id {
-            EntryId::Keys { .. } => "keys-",
-            EntryId::Session(_) => "session-",
-        };
-        self.dir.join(format!("{prefix}{digest}{ENTRY_SUFFIX}"))
+        self.dir.join(entry_file_name(id))
+    }
+
+    /// Whether the store folder exists; an existing one must be the user's own and private.
+    fn checked_dir(&self) -> Result<bool> {
+        check_dir(&self.dir)
     }
 
     fn read_header(&self) -> Result<Option<Header>> {
+        if !self.checked_dir()? {
+            return Ok(None);
+        }
         let path = self.dir.join(HEADER);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io("read", &path)(e)),
+        let Some(bytes) = read_file(&path, MAX_FILE)? else {
+            return Ok(None);
         };
         serde_json::from_slice(&bytes)
             .map(Some)
@@ -269,16 +279,20 @@ impl FileStore {
     /// the entry files themselves).
     fn read_index(&self) -> Index {
         let path = self.dir.join(INDEX);
-        match fs::read(&path).map(|bytes| serde_json::from_slice(&bytes)) {
-            Ok(Ok(index)) => index,
-            Ok(Err(e)) => {
+        match read_file(&path, MAX_INDEX).map(|bytes| bytes.map(|b| serde_json::from_slice(&b))) {
+            Ok(Some(Ok(index))) => index,
+            Ok(Some(Err(e))) => {
                 crate::debug!(
                     "file store: index `{}` unreadable ({e}); reading entries",
                     path.display()
                 );
                 Index::default()
             }
-            Err(_) => Index::default(),
+            Ok(None) => Index::default(),
+            Err(e) => {
+                crate::debug!("file store: {e}; reading entries");
+                Index::default()
+            }
         }
     }
 
@@ -297,10 +311,8 @@ impl FileStore {
     }
 
     fn read_entry(&self, path: &Path) -> Result<Option<(EntryMeta, Sealed)>> {
-        let bytes = match fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io("read", path)(e)),
+        let Some(bytes) = read_file(path, MAX_FILE)? else {
+            return Ok(None);
         };
         decode_entry(&bytes)
             .map(Some)
@@ -338,10 +350,47 @@ fn to_key(bytes: &[u8]) -> Option<Key> {
     Some(zeroize::Zeroizing::new(array))
 }
 
+/// The file an entry is kept in: `keys-` or `session-`, a digest of its id, `.entry`.
+fn entry_file_name(id: &EntryId) -> String {
+    let digest = blake2_hex(id.text().as_bytes());
+    let prefix = match id {
+        EntryId::Keys { .. } => "keys-",
+        EntryId::Session(_) => "session-",
+    };
+    format!("{prefix}{digest}{ENTRY_SUFFIX}")
+}
+
+/// Why `meta`, read from the index or from the entry file `name`, is not to be believed.
+fn meta_problem(meta: &EntryMeta, name: &str) -> Option<&'static str> {
+    if !meta.is_valid() {
+        Some("its metadata holds a name vault would not write")
+    } else if entry_file_name(&meta.id) != name {
+        Some("the entry does not belong under this name")
+    } else {
+        None
+    }
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// `keys-` or `session-`, 32 lowercase hex digits, `.entry`: the names `entry_file_name`
+/// gives.
+fn is_entry_file_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(ENTRY_SUFFIX) else {
+        return false;
+    };
+    let digest = stem
+        .strip_prefix("keys-")
+        .or_else(|| stem.strip_prefix("session-"));
+    digest.is_some_and(|d| {
+        d.len() == 32
+            && d.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 fn blake2_hex(bytes: &[u8]) -> String {
@@ -356,6 +405,9 @@ impl Store for FileStore {
 
     fn list(&self) -> Result<Listing> {
         let mut listing = Listing::default();
+        if !self.checked_dir()? {
+            return Ok(listing);
+        }
         let dir = match fs::read_dir(&self.dir) {
             Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
@@ -367,14 +419,30 @@ impl Store for FileStore {
             if !name.ends_with(ENTRY_SUFFIX) {
                 continue;
             }
-            // The index answers for the files it knows; any other file is read. (A file
-            // damaged after it was indexed is reported when it is read, by `get`.)
-            if let Some(indexed) = index.entries.get(&name) {
+            if !is_entry_file_name(&name) {
+                crate::debug!("file store: ignoring {name:?}, not a name vault gives entries");
+                continue;
+            }
+            // The index answers for the regular files it knows, where its record fits the
+            // file; any other file is read. (A file damaged after it was indexed is reported
+            // when it is read, by `get`.)
+            let regular = entry.file_type().is_ok_and(|t| t.is_file());
+            if let Some(indexed) = index.entries.get(&name)
+                && regular
+                && meta_problem(&indexed.meta, &name).is_none()
+            {
                 listing.entries.push(indexed.meta.clone());
                 continue;
             }
-            match self.read_entry(&entry.path()) {
-                Ok(Some((meta, _))) => listing.entries.push(meta),
+            let path = entry.path();
+            match self.read_entry(&path) {
+                Ok(Some((meta, _))) => match meta_problem(&meta, &name) {
+                    None => listing.entries.push(meta),
+                    Some(problem) => listing.problems.push(Error::StoreCorrupt {
+                        path,
+                        problem: problem.to_string(),
+                    }),
+                },
                 Ok(None) => {}
                 Err(e) => listing.problems.push(e),
             }
@@ -384,6 +452,9 @@ impl Store for FileStore {
     }
 
     fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+        if !self.checked_dir()? {
+            return Ok(None);
+        }
         let path = self.entry_path(id);
         let Some((meta, sealed)) = self.read_entry(&path)? else {
             return Ok(None);
@@ -447,8 +518,11 @@ impl Store for FileStore {
     }
 
     fn remove(&mut self, id: &EntryId) -> Result<bool> {
+        if !self.checked_dir()? {
+            return Ok(false);
+        }
         let path = self.entry_path(id);
-        if !path.exists() {
+        if fs::symlink_metadata(&path).is_err() {
             return Ok(false);
         }
         let _lock = self.lock()?;

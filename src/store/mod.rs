@@ -145,6 +145,31 @@ pub struct EntryMeta {
     pub source: Option<String>,
 }
 
+impl EntryMeta {
+    /// Whether this is metadata vault could have written: profile names follow the config's
+    /// rules, and nothing else holds a control character. Metadata is read in the clear from
+    /// files others may have changed, and `list` prints it.
+    pub fn is_valid(&self) -> bool {
+        let name = crate::config::profiles::is_valid_name;
+        let text = |t: &str| !t.is_empty() && t.len() <= 512 && !t.chars().any(char::is_control);
+        let id_ok = match &self.id {
+            EntryId::Keys { profile } => name(profile),
+            EntryId::Session(key) => {
+                !key.kind.is_empty()
+                    && key
+                        .kind
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._".contains(c))
+                    && name(&key.profile)
+                    && name(&key.source)
+                    && key.mfa_serial.as_deref().is_none_or(text)
+                    && text(&key.params)
+            }
+        };
+        id_ok && self.source.as_deref().is_none_or(name)
+    }
+}
+
 /// Listing that goes on past a broken entry: the good ones, and what was wrong.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -384,6 +409,41 @@ mod tests {
         };
         let json = serde_json::to_string(&meta).unwrap();
         assert_eq!(serde_json::from_str::<EntryMeta>(&json).unwrap(), meta);
+    }
+
+    #[test]
+    fn only_names_vault_writes_are_valid_metadata() {
+        let session = |profile: &str, kind: &str, serial: Option<&str>| EntryMeta {
+            id: EntryId::Session(SessionKey {
+                kind: kind.into(),
+                profile: profile.into(),
+                mfa_serial: serial.map(str::to_string),
+                source: "gds-users".into(),
+                params: "0a1b2c".into(),
+            }),
+            expiration: Some(1),
+            source: Some("gds-users".into()),
+        };
+        let keys = |profile: &str| EntryMeta {
+            id: EntryId::Keys {
+                profile: profile.into(),
+            },
+            expiration: None,
+            source: None,
+        };
+        let serial = Some("arn:aws:iam::123456789012:mfa/jane");
+        assert!(keys("team/prod-admin@x:1+2%.y_z").is_valid());
+        assert!(session("p", "sts.GetSessionToken", serial).is_valid());
+        assert!(session("p", "credential_process", Some("GAHT12345678")).is_valid());
+        assert!(!keys("shared\u{1b}]0;owned\u{7}\u{1b}[31mFAKE").is_valid());
+        assert!(!keys("").is_valid());
+        assert!(!keys("two words").is_valid());
+        assert!(!session("p\r", "sts.AssumeRole", None).is_valid());
+        assert!(!session("p", "sts.Assume\u{1b}[2KRole", None).is_valid());
+        assert!(!session("p", "sts.AssumeRole", Some("arn\u{9b}31m")).is_valid());
+        let mut bad_source = session("p", "sts.AssumeRole", None);
+        bad_source.source = Some("x\ny".into());
+        assert!(!bad_source.is_valid());
     }
 
     #[test]
