@@ -98,6 +98,11 @@ pub enum Error {
         path: PathBuf,
         problem: String,
     },
+    /// `vault.json` asks for something vault never writes (key derivation out of bounds).
+    StoreHeader {
+        path: PathBuf,
+        problem: String,
+    },
     AddToSourcedProfile {
         profile: String,
         source: String,
@@ -349,6 +354,10 @@ impl Error {
                 "vault keeps only regular files there and follows no links: remove `{}`, and check who put it there",
                 path.display()
             )),
+            Error::StoreHeader { .. } => Some(
+                "vault did not write this; restore `vault.json` from a backup (without it no entry can be opened)"
+                    .to_string(),
+            ),
             Error::Iam { code, .. } => iam_hint(code),
             Error::ServiceUnreachable { service, .. } => Some(format!(
                 "check the network, and the endpoint variables for {service} if set"
@@ -626,6 +635,13 @@ impl fmt::Display for Error {
             }
             Error::UnsafeFile { path, problem } => {
                 write!(f, "vault will not open `{}`: {problem}", path.display())
+            }
+            Error::StoreHeader { path, problem } => {
+                write!(
+                    f,
+                    "store file `{}` is not one vault wrote: {problem}",
+                    path.display()
+                )
             }
             Error::Iam {
                 operation,

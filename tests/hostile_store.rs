@@ -1,8 +1,8 @@
 //! The security review's findings replayed against the file store, by another local user or
-//! another login session of the same user: finding 3 (the unlock cache) and finding 7 (the
-//! store, locks and index folders, and the files in them). Each case runs the real binary
-//! with a deadline, so a regression hangs no one. It must not touch anything outside its
-//! temp folders and its own fresh uids.
+//! another login session of the same user: finding 3 (the unlock cache), finding 7 (the
+//! store, locks and index folders, and the files in them) and finding 10's KDF costs in
+//! `vault.json`. Each case runs the real binary with a deadline, so a regression hangs no
+//! one. It must not touch anything outside its temp folders and its own fresh uids.
 
 mod support;
 
@@ -591,4 +591,68 @@ fn the_index_cannot_invent_or_rename_entries() {
         )
     );
     assert!(!run.stderr.contains('\u{1b}'));
+}
+
+// ---------------------------------------------------------------------------------------
+// Finding 10: KDF costs from vault.json
+// ---------------------------------------------------------------------------------------
+
+/// Review finding 10: `vault.json` with `iterations: 4000000000` ran until killed, and
+/// `memory_kib: 4294967295` aborted on allocation. Costs out of bounds are refused at once,
+/// with or without a cached key, and nothing is changed.
+#[test]
+fn tampered_kdf_costs_are_refused_at_once() {
+    let Some((alice, _)) = LocalUser::pair("tampered_kdf_costs_are_refused_at_once") else {
+        return;
+    };
+    let mut home = home_of(&alice);
+    home.env("AWS_VAULT_UNLOCK_TTL", "60s");
+    within_deadline(add(&alice, &home, "p1")).ok();
+    let header = store_dir(&home).join("vault.json");
+    let original = std::fs::read_to_string(&header).unwrap();
+    let cases = [
+        (
+            "memory_kib",
+            4294967295u64,
+            "memory of 4294967295 KiB is outside 8..=4194304 KiB",
+        ),
+        (
+            "iterations",
+            4000000000,
+            "4000000000 iterations is outside 1..=100",
+        ),
+        (
+            "parallelism",
+            16777215,
+            "parallelism 16777215 is outside 1..=16",
+        ),
+    ];
+    for (field, value, problem) in cases {
+        let mut tampered: serde_json::Value = serde_json::from_str(&original).unwrap();
+        tampered["kdf"][field] = value.into();
+        std::fs::write(&header, tampered.to_string()).unwrap();
+        alice.own(&header);
+        // With the passphrase and no cache (the KDF would run), then with only the cached
+        // key (which would spare the KDF): the header is refused all the same.
+        for (ttl, passphrase) in [("0", PASSPHRASE), ("60s", "")] {
+            let mut command = add(&alice, &home, "p2");
+            command
+                .env("AWS_VAULT_UNLOCK_TTL", ttl)
+                .env("AWS_VAULT_FILE_PASSPHRASE", passphrase);
+            let started = Instant::now();
+            let run = within_deadline(command);
+            assert_eq!(
+                run.fails(),
+                format!(
+                    "error: store file `{}` is not one vault wrote: key derivation: {problem}\n\
+                     hint: vault did not write this; restore `vault.json` from a backup (without it no entry can be opened)\n",
+                    header.display()
+                )
+            );
+            assert!(started.elapsed() < Duration::from_secs(10), "{field}");
+        }
+    }
+    std::fs::write(&header, &original).unwrap();
+    alice.own(&header);
+    within_deadline(add(&alice, &home, "p2")).ok();
 }

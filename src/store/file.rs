@@ -9,8 +9,8 @@
 //!
 //! The folder and its files may have been changed by someone else: the folder must be the
 //! user's own and private before it is used, files are read only as regular files of
-//! bounded size (`fs`), and the index is a hint that never makes an entry exist (it must
-//! not be trusted over the entry files).
+//! bounded size (`fs`), KDF costs are bounded, and the index is a hint that never makes an
+//! entry exist (it must not be trusted over the entry files).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -119,12 +119,17 @@ impl FileStore {
         let Some(bytes) = read_file(&path, MAX_FILE)? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::StoreCorrupt {
-                path,
-                problem: e.to_string(),
-            })
+        let header: Header = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        // Before anything runs them, and whether or not the key is cached: a header with
+        // costs vault never writes was changed by someone else.
+        header.kdf.check().map_err(|problem| Error::StoreHeader {
+            path,
+            problem: format!("key derivation: {problem}"),
+        })?;
+        Ok(Some(header))
     }
 
     /// The data key: from memory, the unlock cache, or the passphrase (creating the store
@@ -160,9 +165,9 @@ impl FileStore {
         let kek = header
             .kdf
             .derive(passphrase.expose_secret().as_bytes())
-            .ok_or_else(|| Error::StoreCorrupt {
+            .map_err(|problem| Error::StoreHeader {
                 path: self.dir.join(HEADER),
-                problem: "unknown key derivation parameters".to_string(),
+                problem: format!("key derivation: {problem}"),
             })?;
         let data_key = crypto::open(&kek, &header.wrapped_key, &context).ok_or_else(|| {
             Error::WrongPassphrase {
