@@ -345,6 +345,13 @@ fn check_context(store_id: &str) -> Vec<u8> {
 }
 
 /// Associated data for an entry: the store and everything in its clear metadata.
+///
+/// No version or generation is bound, so an older file of the same entry, put back by
+/// someone who can write the store, still opens (review finding 11: a cleared session or a
+/// removed or rotated key comes back). That is accepted: only values the user once held
+/// come back, an expired session stays expired (its expiry is bound here), and detecting it
+/// needs a counter kept outside the store that survives reboots, which the kernel keyring
+/// does not. The README says so, and points to IAM's "revoke active sessions".
 fn entry_context(store_id: &str, meta: &EntryMeta) -> Vec<u8> {
     let meta = serde_json::to_string(meta).expect("metadata serializes");
     format!("vault entry v1 {store_id} {meta}").into_bytes()
