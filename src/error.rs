@@ -628,7 +628,13 @@ impl fmt::Display for Error {
                         f,
                         "vault will not use `{}`: other users can {} it (mode {:04o}); it must be 0700",
                         path.display(),
-                        if mode & 0o022 != 0 { "change" } else { "read" },
+                        if mode & 0o022 != 0 {
+                            "change"
+                        } else if mode & 0o044 != 0 {
+                            "read"
+                        } else {
+                            "enter"
+                        },
                         mode & 0o7777
                     )
                 }

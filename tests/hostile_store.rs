@@ -363,10 +363,15 @@ fn loose_or_foreign_folders_are_refused() {
     let home = home_of(&alice);
     within_deadline(add(&alice, &home, "p1")).ok();
     let dir = store_dir(&home);
-    for loose in [0o750, 0o705, 0o770, 0o1777] {
+    for (loose, change) in [
+        (0o750, "read"),
+        (0o705, "read"),
+        (0o711, "enter"),
+        (0o770, "change"),
+        (0o1777, "change"),
+    ] {
         std::fs::set_permissions(&dir, PermissionsExt::from_mode(loose)).unwrap();
         let run = within_deadline(alice.vault(&home, ["list", "--credentials"]));
-        let change = if loose & 0o022 != 0 { "change" } else { "read" };
         assert_eq!(
             run.fails(),
             format!(
