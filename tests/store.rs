@@ -430,6 +430,46 @@ fn unlock_cache_spares_the_passphrase() {
     assert!(run.fails().contains("no terminal"), "{run:?}");
 }
 
+/// The cached key is possessor-only and cannot be updated, so an expired one (which the
+/// kernel keeps until its next collection, minutes later) must not block the next unlock
+/// from being cached.
+#[test]
+fn unlock_cache_expires_and_is_kept_again() {
+    let mut home = home();
+    home.env("AWS_VAULT_UNLOCK_TTL", "1s");
+    add(&home, "p1", ID, SECRET).ok();
+    std::thread::sleep(Duration::from_millis(2500));
+    let add_without_passphrase = |home: &Home, profile: &str| {
+        let mut command = home.detached(["--debug", "add", profile, "--env"]);
+        command
+            .env("AWS_VAULT_FILE_PASSPHRASE", "")
+            .env("AWS_ACCESS_KEY_ID", ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET);
+        support::Run::from(command.output().unwrap())
+    };
+    let run = add_without_passphrase(&home, "p2");
+    assert!(
+        run.fails().contains("no terminal"),
+        "expired, yet used: {run:?}"
+    );
+
+    home.env("AWS_VAULT_UNLOCK_TTL", "60s");
+    let mut command = home.command(["--debug", "add", "p3", "--env"]);
+    command
+        .env("AWS_ACCESS_KEY_ID", ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    let run = support::Run::from(command.output().unwrap());
+    run.ok();
+    assert!(
+        run.stderr.contains("unlock cache: key kept for 60s"),
+        "{}",
+        run.stderr
+    );
+    let run = add_without_passphrase(&home, "p4");
+    run.ok();
+    assert!(run.stderr.contains("unlock cache: hit"), "{}", run.stderr);
+}
+
 #[test]
 fn sessions_are_listed_and_cleared_with_their_keys() {
     let home = home();
