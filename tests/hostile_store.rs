@@ -657,6 +657,17 @@ fn tampered_kdf_costs_are_refused_at_once() {
             assert!(started.elapsed() < Duration::from_secs(10), "{field}");
         }
     }
+    // Not JSON at all: the advice is the backup, never "remove the damaged file".
+    std::fs::write(&header, "{not json").unwrap();
+    let run = within_deadline(add(&alice, &home, "p2"));
+    assert_eq!(
+        run.fails(),
+        format!(
+            "error: store file `{}` is not one vault wrote: key must be a string at line 1 column 2\n\
+             hint: vault did not write this; restore `vault.json` from a backup (without it no entry can be opened)\n",
+            header.display()
+        )
+    );
     std::fs::write(&header, &original).unwrap();
     alice.own(&header);
     within_deadline(add(&alice, &home, "p2")).ok();

@@ -119,7 +119,7 @@ impl FileStore {
         let Some(bytes) = read_file(&path, MAX_FILE)? else {
             return Ok(None);
         };
-        let header: Header = serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
+        let header: Header = serde_json::from_slice(&bytes).map_err(|e| Error::StoreHeader {
             path: path.clone(),
             problem: e.to_string(),
         })?;
@@ -174,7 +174,7 @@ impl FileStore {
                 store: self.shown_dir(),
             }
         })?;
-        let key = to_key(&data_key).ok_or_else(|| Error::StoreCorrupt {
+        let key = to_key(&data_key).ok_or_else(|| Error::StoreHeader {
             path: self.dir.join(HEADER),
             problem: "the wrapped key has the wrong length".to_string(),
         })?;
