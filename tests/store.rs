@@ -470,6 +470,57 @@ fn unlock_cache_expires_and_is_kept_again() {
     assert!(run.stderr.contains("unlock cache: hit"), "{}", run.stderr);
 }
 
+/// Review finding 11, accepted: an older file of the same entry, put back, opens (nothing
+/// outside the store remembers which is newer). What is bound stays bound: an entry whose
+/// expiry was edited does not open.
+#[test]
+fn a_rolled_back_entry_opens_but_an_edited_expiry_does_not() {
+    let home = home();
+    add(&home, "p", ID, SECRET).ok();
+    let dir = store_dir(&home);
+    let mut store = open_store(&dir);
+    let id = EntryId::Session(SessionKey {
+        kind: "sts.GetSessionToken".to_string(),
+        profile: "p".to_string(),
+        mfa_serial: None,
+        source: "p".to_string(),
+        params: "x".to_string(),
+    });
+    let session = |token: &str, expiration: u64| Credentials {
+        access_key_id: "ASIAEXAMPLE".to_string(),
+        secret_access_key: SecretString::from("session-secret-value"),
+        session_token: Some(SecretString::from(token)),
+        expiration: Some(expiration),
+    };
+    let later = vault::store::now() + 3600;
+    store.put(&id, &session("old-token", later)).unwrap();
+    let file = snapshot(&dir)
+        .into_keys()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("session-")
+        })
+        .unwrap();
+    let old = std::fs::read(&file).unwrap();
+    store.put(&id, &session("new-token", later + 60)).unwrap();
+    std::fs::write(&file, &old).unwrap();
+    let token = |store: &mut FileStore| {
+        let got = store.get(&id).unwrap().unwrap();
+        got.session_token.unwrap().expose_secret().to_string()
+    };
+    assert_eq!(token(&mut store), "old-token", "rolled back, and accepted");
+
+    let edited = String::from_utf8(old).unwrap().replace(
+        &format!("\"expiration\":{later}"),
+        &format!("\"expiration\":{}", later + 86400),
+    );
+    std::fs::write(&file, edited).unwrap();
+    let err = store.get(&id).unwrap_err().to_string();
+    assert!(err.contains("does not decrypt"), "{err}");
+}
+
 #[test]
 fn sessions_are_listed_and_cleared_with_their_keys() {
     let home = home();
