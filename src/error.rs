@@ -88,6 +88,25 @@ pub enum Error {
         backend: &'static str,
         problem: String,
     },
+    /// A store, locks or index folder that is not the user's own and private.
+    UnsafeFolder {
+        path: PathBuf,
+        /// Owner and permission bits as found.
+        owner: u32,
+        mode: u32,
+        /// The effective uid vault runs as.
+        user: u32,
+    },
+    /// A store file that vault will not open: a link, a FIFO, a device, or too large.
+    UnsafeFile {
+        path: PathBuf,
+        problem: String,
+    },
+    /// `vault.json` asks for something vault never writes (key derivation out of bounds).
+    StoreHeader {
+        path: PathBuf,
+        problem: String,
+    },
     AddToSourcedProfile {
         profile: String,
         source: String,
@@ -329,6 +348,24 @@ impl Error {
                 "choose another backend with --backend or AWS_VAULT_BACKEND (`file` works anywhere)"
                     .to_string(),
             ),
+            Error::UnsafeFolder {
+                path, owner, user, ..
+            } if owner != user => Some(format!(
+                "use a folder of your own (AWS_VAULT_FILE_DIR or `file_dir` in config.toml); if this one should be yours, have root run `chown {user} {0}`, then `chmod 700 {0}`",
+                shell_quote(path)
+            )),
+            Error::UnsafeFolder { path, .. } => Some(format!(
+                "make it private with `chmod 700 {}`, and check that nothing in it was put there by someone else",
+                shell_quote(path)
+            )),
+            Error::UnsafeFile { path, .. } => Some(format!(
+                "vault keeps only regular files there and follows no links: remove `{}`, and check who put it there",
+                path.display()
+            )),
+            Error::StoreHeader { .. } => Some(
+                "vault did not write this; restore `vault.json` from a backup (without it no entry can be opened)"
+                    .to_string(),
+            ),
             Error::Iam { code, .. } => iam_hint(code),
             Error::ServiceUnreachable { service, .. } => Some(format!(
                 "check the network, and the endpoint variables for {service} if set"
@@ -357,6 +394,20 @@ impl Error {
             ),
             _ => None,
         }
+    }
+}
+
+/// `path` as one shell word, for a command to copy.
+fn shell_quote(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+@%:,=".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -572,6 +623,44 @@ impl fmt::Display for Error {
             }
             Error::BackendUnavailable { backend, problem } => {
                 write!(f, "the {backend} backend failed: {problem}")
+            }
+            Error::UnsafeFolder {
+                path,
+                owner,
+                mode,
+                user,
+            } => {
+                if owner != user {
+                    write!(
+                        f,
+                        "vault will not use `{}`: it belongs to uid {owner}, not to you (uid {user})",
+                        path.display()
+                    )
+                } else {
+                    write!(
+                        f,
+                        "vault will not use `{}`: other users can {} it (mode {:04o}); it must be 0700",
+                        path.display(),
+                        if mode & 0o022 != 0 {
+                            "change"
+                        } else if mode & 0o044 != 0 {
+                            "read"
+                        } else {
+                            "enter"
+                        },
+                        mode & 0o7777
+                    )
+                }
+            }
+            Error::UnsafeFile { path, problem } => {
+                write!(f, "vault will not open `{}`: {problem}", path.display())
+            }
+            Error::StoreHeader { path, problem } => {
+                write!(
+                    f,
+                    "store file `{}` is not one vault wrote: {problem}",
+                    path.display()
+                )
             }
             Error::Iam {
                 operation,

@@ -15,6 +15,7 @@ pub mod debug;
 pub mod error;
 pub mod exec;
 pub mod mfa;
+pub mod paths;
 pub mod process;
 pub mod prompt;
 #[cfg(unix)]

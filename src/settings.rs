@@ -1,5 +1,6 @@
 //! vault's own settings: flags beat environment beat `config.toml` (under the platform
-//! config folder, e.g. `~/.config/vault/config.toml`) beat defaults.
+//! config folder, e.g. `~/.config/vault/config.toml`) beat defaults. It turns them into
+//! values the store takes (`store::Options`); the store does not depend on this module.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::store::Backend;
+use crate::store::{self, Backend};
 
 /// The optional settings file, as written.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +43,17 @@ pub fn default_file_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".local/share"))
         .join("vault")
+}
+
+impl From<&Settings> for store::Options {
+    fn from(settings: &Settings) -> store::Options {
+        store::Options {
+            backend: settings.backend,
+            file_dir: settings.file_dir.clone(),
+            index_dir: default_file_dir().join("index"),
+            unlock_ttl: settings.unlock_ttl,
+        }
+    }
 }
 
 impl Settings {

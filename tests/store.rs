@@ -430,6 +430,97 @@ fn unlock_cache_spares_the_passphrase() {
     assert!(run.fails().contains("no terminal"), "{run:?}");
 }
 
+/// The cached key is possessor-only and cannot be updated, so an expired one (which the
+/// kernel keeps until its next collection, minutes later) must not block the next unlock
+/// from being cached.
+#[test]
+fn unlock_cache_expires_and_is_kept_again() {
+    let mut home = home();
+    home.env("AWS_VAULT_UNLOCK_TTL", "1s");
+    add(&home, "p1", ID, SECRET).ok();
+    std::thread::sleep(Duration::from_millis(2500));
+    let add_without_passphrase = |home: &Home, profile: &str| {
+        let mut command = home.detached(["--debug", "add", profile, "--env"]);
+        command
+            .env("AWS_VAULT_FILE_PASSPHRASE", "")
+            .env("AWS_ACCESS_KEY_ID", ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET);
+        support::Run::from(command.output().unwrap())
+    };
+    let run = add_without_passphrase(&home, "p2");
+    assert!(
+        run.fails().contains("no terminal"),
+        "expired, yet used: {run:?}"
+    );
+
+    home.env("AWS_VAULT_UNLOCK_TTL", "60s");
+    let mut command = home.command(["--debug", "add", "p3", "--env"]);
+    command
+        .env("AWS_ACCESS_KEY_ID", ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    let run = support::Run::from(command.output().unwrap());
+    run.ok();
+    assert!(
+        run.stderr.contains("unlock cache: key kept for 60s"),
+        "{}",
+        run.stderr
+    );
+    let run = add_without_passphrase(&home, "p4");
+    run.ok();
+    assert!(run.stderr.contains("unlock cache: hit"), "{}", run.stderr);
+}
+
+/// Review finding 11, accepted: an older file of the same entry, put back, opens (nothing
+/// outside the store remembers which is newer). What is bound stays bound: an entry whose
+/// expiry was edited does not open.
+#[test]
+fn a_rolled_back_entry_opens_but_an_edited_expiry_does_not() {
+    let home = home();
+    add(&home, "p", ID, SECRET).ok();
+    let dir = store_dir(&home);
+    let mut store = open_store(&dir);
+    let id = EntryId::Session(SessionKey {
+        kind: "sts.GetSessionToken".to_string(),
+        profile: "p".to_string(),
+        mfa_serial: None,
+        source: "p".to_string(),
+        params: "x".to_string(),
+    });
+    let session = |token: &str, expiration: u64| Credentials {
+        access_key_id: "ASIAEXAMPLE".to_string(),
+        secret_access_key: SecretString::from("session-secret-value"),
+        session_token: Some(SecretString::from(token)),
+        expiration: Some(expiration),
+    };
+    let later = vault::store::now() + 3600;
+    store.put(&id, &session("old-token", later)).unwrap();
+    let file = snapshot(&dir)
+        .into_keys()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("session-")
+        })
+        .unwrap();
+    let old = std::fs::read(&file).unwrap();
+    store.put(&id, &session("new-token", later + 60)).unwrap();
+    std::fs::write(&file, &old).unwrap();
+    let token = |store: &mut FileStore| {
+        let got = store.get(&id).unwrap().unwrap();
+        got.session_token.unwrap().expose_secret().to_string()
+    };
+    assert_eq!(token(&mut store), "old-token", "rolled back, and accepted");
+
+    let edited = String::from_utf8(old).unwrap().replace(
+        &format!("\"expiration\":{later}"),
+        &format!("\"expiration\":{}", later + 86400),
+    );
+    std::fs::write(&file, edited).unwrap();
+    let err = store.get(&id).unwrap_err().to_string();
+    assert!(err.contains("does not decrypt"), "{err}");
+}
+
 #[test]
 fn sessions_are_listed_and_cleared_with_their_keys() {
     let home = home();

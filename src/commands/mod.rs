@@ -15,12 +15,12 @@ mod rotate;
 mod show;
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::config::resolve::{Base, Chain, From};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
+pub(crate) use crate::paths::display_path;
 use crate::prompt::Terminal;
 use crate::settings::Settings;
 use crate::store::{self, Store};
@@ -100,16 +100,6 @@ pub(crate) fn listed_profiles(profiles: &config::ProfileSet) -> impl Iterator<It
         .iter()
         .filter(|p| !(p.name == "default" && p.is_empty()))
         .map(|p| p.name.as_str())
-}
-
-/// A path for people: under HOME it starts with `~`.
-pub(crate) fn display_path(path: &Path) -> String {
-    if let Some(home) = dirs::home_dir()
-        && let Ok(rest) = path.strip_prefix(&home)
-    {
-        return format!("~/{}", rest.display());
-    }
-    path.display().to_string()
 }
 
 /// Writes a command's whole output to stdout at once.

@@ -1,14 +1,21 @@
 //! The file store's cryptography: Argon2id to turn a passphrase into a key-encryption key,
 //! XChaCha20-Poly1305 for everything encrypted. Keys live in zeroizing buffers.
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 pub const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
+
+/// Bounds on the Argon2id costs read from `vault.json` (see `Kdf::check`).
+pub const MAX_MEMORY_KIB: u32 = 4 << 20;
+pub const MAX_ITERATIONS: u32 = 100;
+pub const MAX_PARALLELISM: u32 = 16;
+/// Memory times iterations: 8 GiB-passes, a few seconds of work (64 MiB x 3 is 192 MiB).
+pub const MAX_WORK_KIB: u64 = 8 << 20;
 
 /// A 256-bit key, wiped when dropped.
 pub type Key = Zeroizing<[u8; KEY_LEN]>;
@@ -43,24 +50,69 @@ impl Kdf {
         }
     }
 
-    /// The key-encryption key for `passphrase`; `None` for parameters vault does not know.
-    pub fn derive(&self, passphrase: &[u8]) -> Option<Key> {
+    /// Why vault will not run these parameters, if it will not: they come from `vault.json`,
+    /// which anyone who can write the store can edit, and Argon2 would otherwise run (or
+    /// allocate) whatever they ask. The bounds hold the default 16 times over in memory and
+    /// RFC 9106's first option (2 GiB, 1 pass, 4 lanes); lower costs are Argon2's own
+    /// minimums, since lowering them only derives a key that fails to unwrap the data key.
+    pub fn check(&self) -> Result<(), String> {
+        let work = u64::from(self.memory_kib) * u64::from(self.iterations);
+        let salt_len = unhex(&self.salt).map(|salt| salt.len());
         if self.algorithm != "argon2id" {
-            return None;
+            Err(format!(
+                "unknown key derivation `{}`",
+                self.algorithm.escape_debug()
+            ))
+        } else if !(1..=MAX_PARALLELISM).contains(&self.parallelism) {
+            Err(format!(
+                "parallelism {} is outside 1..={MAX_PARALLELISM}",
+                self.parallelism
+            ))
+        } else if !(8 * self.parallelism..=MAX_MEMORY_KIB).contains(&self.memory_kib) {
+            Err(format!(
+                "memory of {} KiB is outside {}..={MAX_MEMORY_KIB} KiB",
+                self.memory_kib,
+                8 * self.parallelism
+            ))
+        } else if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
+            Err(format!(
+                "{} iterations is outside 1..={MAX_ITERATIONS}",
+                self.iterations
+            ))
+        } else if work > MAX_WORK_KIB {
+            Err(format!(
+                "memory times iterations is {work} KiB, over the limit of {MAX_WORK_KIB} KiB"
+            ))
+        } else if !salt_len.is_some_and(|len| (8..=64).contains(&len)) {
+            Err("the salt is not 8 to 64 bytes of hex".to_string())
+        } else {
+            Ok(())
         }
+    }
+
+    /// The key-encryption key for `passphrase`; `Err` says why not (see `check`). The
+    /// memory is asked for, not assumed: a machine without it gets an error, not an abort.
+    pub fn derive(&self, passphrase: &[u8]) -> Result<Key, String> {
+        self.check()?;
         let params = Params::new(
             self.memory_kib,
             self.iterations,
             self.parallelism,
             Some(KEY_LEN),
         )
-        .ok()?;
-        let salt = unhex(&self.salt)?;
+        .map_err(|e| e.to_string())?;
+        let salt = unhex(&self.salt).ok_or("the salt is not hex")?;
+        let mut blocks: Vec<Block> = Vec::new();
+        blocks
+            .try_reserve_exact(params.block_count())
+            .map_err(|_| format!("cannot allocate {} MiB", self.memory_kib / 1024))?;
+        blocks.resize(params.block_count(), Block::default());
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password_into(passphrase, &salt, key.as_mut())
-            .ok()?;
-        Some(key)
+        let result = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into_with_memory(passphrase, &salt, key.as_mut(), &mut blocks);
+        blocks.iter_mut().for_each(Zeroize::zeroize);
+        result.map_err(|e| e.to_string())?;
+        Ok(key)
     }
 }
 
@@ -157,6 +209,49 @@ mod tests {
         assert_ne!(*a, *kdf.derive(b"other").unwrap());
         kdf.salt = hex(&random::<16>());
         assert_ne!(*a, *kdf.derive(b"pass").unwrap());
+    }
+
+    #[test]
+    fn kdf_costs_are_bounded() {
+        type Change = fn(&mut Kdf);
+        let with = |change: Change| {
+            let mut kdf = Kdf::new();
+            change(&mut kdf);
+            kdf.check()
+        };
+        assert_eq!(with(|_| {}), Ok(()), "the default");
+        let fine: [Change; 5] = [
+            |k| k.memory_kib = 8,
+            |k| k.iterations = 100,
+            |k| (k.memory_kib, k.iterations, k.parallelism) = (2 << 20, 1, 4),
+            |k| (k.memory_kib, k.iterations) = (MAX_MEMORY_KIB, 2),
+            |k| k.parallelism = 16,
+        ];
+        for change in fine {
+            assert_eq!(with(change), Ok(()));
+        }
+        let refused: [(Change, &str); 10] = [
+            (|k| k.memory_kib = u32::MAX, "memory of 4294967295 KiB"),
+            (|k| k.memory_kib = MAX_MEMORY_KIB + 1, "memory of"),
+            (|k| k.memory_kib = 7, "memory of 7 KiB"),
+            (|k| k.iterations = 4_000_000_000, "4000000000 iterations"),
+            (|k| k.iterations = 0, "0 iterations"),
+            (|k| k.parallelism = 0, "parallelism 0"),
+            (|k| k.parallelism = 0xFF_FFFF, "parallelism 16777215"),
+            (
+                |k| (k.memory_kib, k.iterations) = (1 << 20, 9),
+                "over the limit",
+            ),
+            (|k| k.salt = "00".into(), "salt"),
+            (
+                |k| k.algorithm = "scrypt\u{1b}".into(),
+                "unknown key derivation `scrypt\\u{1b}`",
+            ),
+        ];
+        for (change, problem) in refused {
+            let err = with(change).unwrap_err();
+            assert!(err.contains(problem), "{err} lacks {problem}");
+        }
     }
 
     #[test]

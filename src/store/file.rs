@@ -6,6 +6,11 @@
 //! in the clear (what it is, when it expires: enough for `list`) and its secret sealed under
 //! the data key, with the metadata as associated data. Writes go to a temp file, are synced
 //! and renamed into place, under an exclusive lock on `.lock`.
+//!
+//! The folder and its files may have been changed by someone else: the folder must be the
+//! user's own and private before it is used, files are read only as regular files of
+//! bounded size (`fs`), KDF costs are bounded, and the index is a hint that never makes an
+//! entry exist (it must not be trusted over the entry files).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -17,9 +22,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::crypto::{self, Kdf, Key, Sealed};
-use super::fs::{TEMP_PREFIX, io_error, lock, private_dir, write_atomic};
+use super::fs::{
+    MAX_FILE, MAX_INDEX, TEMP_PREFIX, check_dir, io_error, lock, private_dir, read_file,
+    write_atomic,
+};
 use super::{Credentials, EntryId, EntryMeta, Listing, Store, unlock};
 use crate::error::{Error, Result};
+use crate::paths::display_path;
 use crate::prompt::Prompt;
 
 const HEADER: &str = "vault.json";
@@ -40,7 +49,8 @@ struct Header {
 }
 
 /// Every entry's metadata in one file, so that `list` need not open each entry. Only a
-/// cache: entry files it does not name are read, and names it has without files ignored.
+/// hint: entry files it does not name are read, names it has without files are ignored, and
+/// a record is used only if its names are valid and its id hashes to the file it is under.
 #[derive(Default, Serialize, Deserialize)]
 struct Index {
     entries: BTreeMap<String, Indexed>,
@@ -85,7 +95,7 @@ impl FileStore {
     }
 
     fn shown_dir(&self) -> String {
-        crate::commands::display_path(&self.dir)
+        display_path(&self.dir)
     }
 
     fn io(&self, action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
@@ -93,27 +103,33 @@ impl FileStore {
     }
 
     fn entry_path(&self, id: &EntryId) -> PathBuf {
-        let digest = blake2_hex(id.text().as_bytes());
-        let prefix = match id {
-            EntryId::Keys { .. } => "keys-",
-            EntryId::Session(_) => "session-",
-        };
-        self.dir.join(format!("{prefix}{digest}{ENTRY_SUFFIX}"))
+        self.dir.join(entry_file_name(id))
+    }
+
+    /// Whether the store folder exists; an existing one must be the user's own and private.
+    fn checked_dir(&self) -> Result<bool> {
+        check_dir(&self.dir)
     }
 
     fn read_header(&self) -> Result<Option<Header>> {
+        if !self.checked_dir()? {
+            return Ok(None);
+        }
         let path = self.dir.join(HEADER);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io("read", &path)(e)),
+        let Some(bytes) = read_file(&path, MAX_FILE)? else {
+            return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::StoreCorrupt {
-                path,
-                problem: e.to_string(),
-            })
+        let header: Header = serde_json::from_slice(&bytes).map_err(|e| Error::StoreHeader {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        // Before anything runs them, and whether or not the key is cached: a header with
+        // costs vault never writes was changed by someone else.
+        header.kdf.check().map_err(|problem| Error::StoreHeader {
+            path,
+            problem: format!("key derivation: {problem}"),
+        })?;
+        Ok(Some(header))
     }
 
     /// The data key: from memory, the unlock cache, or the passphrase (creating the store
@@ -149,16 +165,16 @@ impl FileStore {
         let kek = header
             .kdf
             .derive(passphrase.expose_secret().as_bytes())
-            .ok_or_else(|| Error::StoreCorrupt {
+            .map_err(|problem| Error::StoreHeader {
                 path: self.dir.join(HEADER),
-                problem: "unknown key derivation parameters".to_string(),
+                problem: format!("key derivation: {problem}"),
             })?;
         let data_key = crypto::open(&kek, &header.wrapped_key, &context).ok_or_else(|| {
             Error::WrongPassphrase {
                 store: self.shown_dir(),
             }
         })?;
-        let key = to_key(&data_key).ok_or_else(|| Error::StoreCorrupt {
+        let key = to_key(&data_key).ok_or_else(|| Error::StoreHeader {
             path: self.dir.join(HEADER),
             problem: "the wrapped key has the wrong length".to_string(),
         })?;
@@ -268,16 +284,20 @@ impl FileStore {
     /// the entry files themselves).
     fn read_index(&self) -> Index {
         let path = self.dir.join(INDEX);
-        match fs::read(&path).map(|bytes| serde_json::from_slice(&bytes)) {
-            Ok(Ok(index)) => index,
-            Ok(Err(e)) => {
+        match read_file(&path, MAX_INDEX).map(|bytes| bytes.map(|b| serde_json::from_slice(&b))) {
+            Ok(Some(Ok(index))) => index,
+            Ok(Some(Err(e))) => {
                 crate::debug!(
                     "file store: index `{}` unreadable ({e}); reading entries",
                     path.display()
                 );
                 Index::default()
             }
-            Err(_) => Index::default(),
+            Ok(None) => Index::default(),
+            Err(e) => {
+                crate::debug!("file store: {e}; reading entries");
+                Index::default()
+            }
         }
     }
 
@@ -296,10 +316,8 @@ impl FileStore {
     }
 
     fn read_entry(&self, path: &Path) -> Result<Option<(EntryMeta, Sealed)>> {
-        let bytes = match fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io("read", path)(e)),
+        let Some(bytes) = read_file(path, MAX_FILE)? else {
+            return Ok(None);
         };
         decode_entry(&bytes)
             .map(Some)
@@ -327,6 +345,13 @@ fn check_context(store_id: &str) -> Vec<u8> {
 }
 
 /// Associated data for an entry: the store and everything in its clear metadata.
+///
+/// No version or generation is bound, so an older file of the same entry, put back by
+/// someone who can write the store, still opens (review finding 11: a cleared session or a
+/// removed or rotated key comes back). That is accepted: only values the user once held
+/// come back, an expired session stays expired (its expiry is bound here), and detecting it
+/// needs a counter kept outside the store that survives reboots, which the kernel keyring
+/// does not. The README says so, and points to IAM's "revoke active sessions".
 fn entry_context(store_id: &str, meta: &EntryMeta) -> Vec<u8> {
     let meta = serde_json::to_string(meta).expect("metadata serializes");
     format!("vault entry v1 {store_id} {meta}").into_bytes()
@@ -337,10 +362,47 @@ fn to_key(bytes: &[u8]) -> Option<Key> {
     Some(zeroize::Zeroizing::new(array))
 }
 
+/// The file an entry is kept in: `keys-` or `session-`, a digest of its id, `.entry`.
+fn entry_file_name(id: &EntryId) -> String {
+    let digest = blake2_hex(id.text().as_bytes());
+    let prefix = match id {
+        EntryId::Keys { .. } => "keys-",
+        EntryId::Session(_) => "session-",
+    };
+    format!("{prefix}{digest}{ENTRY_SUFFIX}")
+}
+
+/// Why `meta`, read from the index or from the entry file `name`, is not to be believed.
+fn meta_problem(meta: &EntryMeta, name: &str) -> Option<&'static str> {
+    if !meta.is_valid() {
+        Some("its metadata holds a name vault would not write")
+    } else if entry_file_name(&meta.id) != name {
+        Some("the entry does not belong under this name")
+    } else {
+        None
+    }
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// `keys-` or `session-`, 32 lowercase hex digits, `.entry`: the names `entry_file_name`
+/// gives.
+fn is_entry_file_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(ENTRY_SUFFIX) else {
+        return false;
+    };
+    let digest = stem
+        .strip_prefix("keys-")
+        .or_else(|| stem.strip_prefix("session-"));
+    digest.is_some_and(|d| {
+        d.len() == 32
+            && d.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 fn blake2_hex(bytes: &[u8]) -> String {
@@ -355,6 +417,9 @@ impl Store for FileStore {
 
     fn list(&self) -> Result<Listing> {
         let mut listing = Listing::default();
+        if !self.checked_dir()? {
+            return Ok(listing);
+        }
         let dir = match fs::read_dir(&self.dir) {
             Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
@@ -366,14 +431,30 @@ impl Store for FileStore {
             if !name.ends_with(ENTRY_SUFFIX) {
                 continue;
             }
-            // The index answers for the files it knows; any other file is read. (A file
-            // damaged after it was indexed is reported when it is read, by `get`.)
-            if let Some(indexed) = index.entries.get(&name) {
+            if !is_entry_file_name(&name) {
+                crate::debug!("file store: ignoring {name:?}, not a name vault gives entries");
+                continue;
+            }
+            // The index answers for the regular files it knows, where its record fits the
+            // file; any other file is read. (A file damaged after it was indexed is reported
+            // when it is read, by `get`.)
+            let regular = entry.file_type().is_ok_and(|t| t.is_file());
+            if let Some(indexed) = index.entries.get(&name)
+                && regular
+                && meta_problem(&indexed.meta, &name).is_none()
+            {
                 listing.entries.push(indexed.meta.clone());
                 continue;
             }
-            match self.read_entry(&entry.path()) {
-                Ok(Some((meta, _))) => listing.entries.push(meta),
+            let path = entry.path();
+            match self.read_entry(&path) {
+                Ok(Some((meta, _))) => match meta_problem(&meta, &name) {
+                    None => listing.entries.push(meta),
+                    Some(problem) => listing.problems.push(Error::StoreCorrupt {
+                        path,
+                        problem: problem.to_string(),
+                    }),
+                },
                 Ok(None) => {}
                 Err(e) => listing.problems.push(e),
             }
@@ -383,6 +464,9 @@ impl Store for FileStore {
     }
 
     fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+        if !self.checked_dir()? {
+            return Ok(None);
+        }
         let path = self.entry_path(id);
         let Some((meta, sealed)) = self.read_entry(&path)? else {
             return Ok(None);
@@ -446,8 +530,11 @@ impl Store for FileStore {
     }
 
     fn remove(&mut self, id: &EntryId) -> Result<bool> {
+        if !self.checked_dir()? {
+            return Ok(false);
+        }
         let path = self.entry_path(id);
-        if !path.exists() {
+        if fs::symlink_metadata(&path).is_err() {
             return Ok(false);
         }
         let _lock = self.lock()?;

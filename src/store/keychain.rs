@@ -3,17 +3,17 @@
 //!
 //! `keyring` cannot enumerate entries, so vault keeps an index beside them: a JSON file of
 //! entry metadata (names, kinds, expiry; never a secret), 0600 in a 0700 folder, written
-//! atomically under a lock, so that `list` works without touching the keychain.
+//! atomically under a lock, so that `list` works without touching the keychain. The folder
+//! is checked like the file store's, and records with names vault would not write are not
+//! listed.
 
-use std::fs;
-use std::io;
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::fs::{lock, private_dir, write_atomic};
+use super::fs::{MAX_INDEX, check_dir, lock, private_dir, read_file, write_atomic};
 use super::{Backend, Credentials, EntryId, EntryMeta, Listing, Store};
 use crate::error::{Error, Result};
 
@@ -58,18 +58,16 @@ impl KeychainStore {
     }
 
     fn read_index(&self) -> Result<Vec<EntryMeta>> {
+        if !check_dir(&self.index_dir)? {
+            return Ok(Vec::new());
+        }
         let path = self.index_path();
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
+        match read_file(&path, MAX_INDEX)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
                 path,
                 problem: e.to_string(),
             }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(Error::Io {
-                action: "read",
-                path,
-                source,
-            }),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -90,10 +88,22 @@ impl Store for KeychainStore {
     }
 
     fn list(&self) -> Result<Listing> {
-        Ok(Listing {
-            entries: self.read_index()?,
-            problems: Vec::new(),
-        })
+        let (entries, bad): (Vec<EntryMeta>, Vec<EntryMeta>) = self
+            .read_index()?
+            .into_iter()
+            .partition(EntryMeta::is_valid);
+        let problems = if bad.is_empty() {
+            Vec::new()
+        } else {
+            vec![Error::StoreCorrupt {
+                path: self.index_path(),
+                problem: format!(
+                    "{} of its records hold names vault would not write; they are not listed",
+                    bad.len()
+                ),
+            }]
+        };
+        Ok(Listing { entries, problems })
     }
 
     fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {

@@ -10,7 +10,8 @@ pub mod keychain;
 pub mod unlock;
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,6 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::prompt::Prompt;
-use crate::settings::Settings;
 
 /// AWS credentials: long-lived keys (no token, no expiry) or a temporary session.
 pub struct Credentials {
@@ -145,6 +145,31 @@ pub struct EntryMeta {
     pub source: Option<String>,
 }
 
+impl EntryMeta {
+    /// Whether this is metadata vault could have written: profile names follow the config's
+    /// rules, and nothing else holds a control character. Metadata is read in the clear from
+    /// files others may have changed, and `list` prints it.
+    pub fn is_valid(&self) -> bool {
+        let name = crate::config::profiles::is_valid_name;
+        let text = |t: &str| !t.is_empty() && t.len() <= 512 && !t.chars().any(char::is_control);
+        let id_ok = match &self.id {
+            EntryId::Keys { profile } => name(profile),
+            EntryId::Session(key) => {
+                !key.kind.is_empty()
+                    && key
+                        .kind
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._".contains(c))
+                    && name(&key.profile)
+                    && name(&key.source)
+                    && key.mfa_serial.as_deref().is_none_or(text)
+                    && text(&key.params)
+            }
+        };
+        id_ok && self.source.as_deref().is_none_or(name)
+    }
+}
+
 /// Listing that goes on past a broken entry: the good ones, and what was wrong.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -227,28 +252,40 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Opens the store that the settings name, or the platform's default: the OS keychain
-/// when one answers, else the file store.
-pub fn open(settings: &Settings, prompt: Box<dyn Prompt>) -> Result<Box<dyn Store>> {
-    let backend = settings.backend.unwrap_or_else(default_backend);
+/// What `open` needs: the backend, where the file store and the keychain index are kept,
+/// and how long an unlock is cached. `settings` builds it from flags, environment and
+/// `config.toml` (`From<&Settings>`); the store does not know where the values came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `None`: the platform's keychain when one answers, else the file store.
+    pub backend: Option<Backend>,
+    pub file_dir: PathBuf,
+    /// Where a keychain backend keeps its index.
+    pub index_dir: PathBuf,
+    /// Zero disables the unlock cache.
+    pub unlock_ttl: Duration,
+}
+
+/// Opens the store that the options name, or the platform's default: the OS keychain when
+/// one answers, else the file store.
+pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<dyn Store>> {
+    let options = options.into();
+    let backend = options.backend.unwrap_or_else(default_backend);
     crate::debug!("store: {} backend", backend.name());
     Ok(match backend {
         Backend::File => Box::new(file::FileStore::new(
-            settings.file_dir.clone(),
+            options.file_dir,
             file::Unlock {
                 passphrase: std::env::var("AWS_VAULT_FILE_PASSPHRASE")
                     .ok()
                     .filter(|p| !p.is_empty())
                     .map(SecretString::from),
                 prompt,
-                ttl: settings.unlock_ttl,
+                ttl: options.unlock_ttl,
                 new_kdf: crypto::Kdf::new,
             },
         )),
-        other => Box::new(keychain::KeychainStore::new(
-            other,
-            crate::settings::default_file_dir().join("index"),
-        )),
+        other => Box::new(keychain::KeychainStore::new(other, options.index_dir)),
     })
 }
 
@@ -372,6 +409,41 @@ mod tests {
         };
         let json = serde_json::to_string(&meta).unwrap();
         assert_eq!(serde_json::from_str::<EntryMeta>(&json).unwrap(), meta);
+    }
+
+    #[test]
+    fn only_names_vault_writes_are_valid_metadata() {
+        let session = |profile: &str, kind: &str, serial: Option<&str>| EntryMeta {
+            id: EntryId::Session(SessionKey {
+                kind: kind.into(),
+                profile: profile.into(),
+                mfa_serial: serial.map(str::to_string),
+                source: "gds-users".into(),
+                params: "0a1b2c".into(),
+            }),
+            expiration: Some(1),
+            source: Some("gds-users".into()),
+        };
+        let keys = |profile: &str| EntryMeta {
+            id: EntryId::Keys {
+                profile: profile.into(),
+            },
+            expiration: None,
+            source: None,
+        };
+        let serial = Some("arn:aws:iam::123456789012:mfa/jane");
+        assert!(keys("team/prod-admin@x:1+2%.y_z").is_valid());
+        assert!(session("p", "sts.GetSessionToken", serial).is_valid());
+        assert!(session("p", "credential_process", Some("GAHT12345678")).is_valid());
+        assert!(!keys("shared\u{1b}]0;owned\u{7}\u{1b}[31mFAKE").is_valid());
+        assert!(!keys("").is_valid());
+        assert!(!keys("two words").is_valid());
+        assert!(!session("p\r", "sts.AssumeRole", None).is_valid());
+        assert!(!session("p", "sts.Assume\u{1b}[2KRole", None).is_valid());
+        assert!(!session("p", "sts.AssumeRole", Some("arn\u{9b}31m")).is_valid());
+        let mut bad_source = session("p", "sts.AssumeRole", None);
+        bad_source.source = Some("x\ny".into());
+        assert!(!bad_source.is_valid());
     }
 
     #[test]
