@@ -90,7 +90,13 @@ impl Sessions<'_> {
                     // The lock only spares duplicate calls: without one (a read-only
                     // folder), go on.
                     let held = lock(&self.locks, &id)
-                        .inspect_err(|e| crate::debug!("no lock, going on without: {e}"))
+                        .inspect_err(|e| match e {
+                            // A folder or file someone else could have planted: say so.
+                            Error::UnsafeFolder { .. } | Error::UnsafeFile { .. } => {
+                                crate::text::warn(format_args!("going on without a lock: {e}"))
+                            }
+                            _ => crate::debug!("no lock, going on without: {e}"),
+                        })
                         .ok();
                     let made = self.fresh(&id)?;
                     match made {
