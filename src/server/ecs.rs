@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::Refresh;
-use super::http::{Handler, Request, Response};
+use super::http::{Handler, Refused, Request, Response};
 use crate::error::Result;
 use crate::exec::rfc3339;
 use crate::store::{self, Credentials};
@@ -119,6 +119,19 @@ impl Handler for Ecs {
                 request.method,
                 response.status()
             );
+        }
+    }
+
+    fn refused(&self, peer: SocketAddr, why: &Refused) {
+        match why {
+            Refused::OtherUser(uid) => crate::debug!(
+                "server: refused a connection from port {} of another user (uid {uid}): only vault's own user is served",
+                peer.port()
+            ),
+            Refused::Unknown(problem) => crate::debug!(
+                "server: refused a connection from port {} whose user is unknown: {problem}",
+                peer.port()
+            ),
         }
     }
 }
