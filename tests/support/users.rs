@@ -27,7 +27,9 @@ impl LocalUser {
     /// Two fresh users, a victim and an attacker; `None` (after printing why) when the tests
     /// do not run as root or `setpriv` is missing.
     pub fn pair(test: &str) -> Option<(LocalUser, LocalUser)> {
-        let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false);
         let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
         if !root || !setpriv {
             eprintln!(
