@@ -102,7 +102,10 @@ impl Handler for Ecs {
                     token: c.session_token.as_ref().map(|t| t.expose_secret()),
                     expiration: c.expiration.map(rfc3339),
                 };
-                let body = serde_json::to_string(&answer).expect("credentials serialize");
+                // Room for the longest session tokens, so the buffer does not regrow and leave
+                // copies of the keys behind.
+                let mut body = Vec::with_capacity(8 * 1024);
+                serde_json::to_writer(&mut body, &answer).expect("credentials serialize");
                 Response::new(200).body("application/json", body)
             }
             Err(e) => {

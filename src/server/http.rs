@@ -216,16 +216,28 @@ impl Response {
 
     /// The whole response as sent: one connection, one response (`Connection: close`).
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        for (name, value) in &self.headers {
-            head.push_str(&format!("{name}: {}\r\n", value.as_str()));
-        }
-        head.push_str(&format!(
+        let status = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        let end = format!(
             "Content-Length: {}\r\nConnection: close\r\n\r\n",
             self.body.len()
+        );
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        // Allocated once: no regrowth leaves a copy of a header value or the body behind.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(
+            status.len() + headers + end.len() + self.body.len(),
         ));
-        let mut bytes = Zeroizing::new(head.into_bytes());
-        // `head` held the header values; its buffer moved into `bytes`, which is wiped.
+        bytes.extend_from_slice(status.as_bytes());
+        for (name, value) in &self.headers {
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(end.as_bytes());
         bytes.extend_from_slice(&self.body);
         bytes
     }
