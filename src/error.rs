@@ -233,6 +233,12 @@ pub enum Error {
         endpoint: String,
         problem: String,
     },
+    /// `login`'s one-shot sign-in page was asked for again after it was sent (local ports):
+    /// the first to ask may not have been the browser.
+    SigninTaken {
+        served_to: u16,
+        asked_by: u16,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -391,6 +397,9 @@ impl Error {
             )),
             Error::Signin { .. } => Some(
                 "the endpoint takes role sessions and GetFederationToken credentials that have not expired; check AWS_VAULT_FEDERATION_URL if set, or `vault clear PROFILE` and try again".to_string(),
+            ),
+            Error::SigninTaken { .. } => Some(
+                "if your browser did not open the console, another program may have signed in as you (the token works for 15 minutes): for a role, revoke its active sessions in IAM; then run `vault login` again".to_string(),
             ),
             _ => None,
         }
@@ -712,6 +721,13 @@ impl fmt::Display for Error {
             Error::Signin { endpoint, problem } => {
                 write!(f, "no console sign-in token from `{endpoint}`: {problem}")
             }
+            Error::SigninTaken {
+                served_to,
+                asked_by,
+            } => write!(
+                f,
+                "the one-shot sign-in page was asked for twice: it went to local port {served_to}, then port {asked_by} asked; the first may not have been your browser"
+            ),
         }
     }
 }

@@ -3,11 +3,14 @@
 //! with the long-lived keys: it refuses sessions); any other chain with its final session.
 //!
 //! The URL holds a sign-in token, a credential for 15 minutes: it goes to stdout (with
-//! `--stdout`, or when no browser opens) or to the browser opener, never to `--debug` output
-//! or an error.
+//! `--stdout`, or when no browser opens) or to the browser through a one-shot redirect on
+//! 127.0.0.1 that only vault's own user is answered (on Linux), never to an argv, `--debug`
+//! output or an error.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::net::{SocketAddr, TcpListener};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -16,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::cli::LoginArgs;
 use crate::config::resolve::Base;
 use crate::error::{Error, Result};
+use crate::server::http::{Handler, Limits, Refused, Request, Response, Server};
 use crate::settings::parse_duration;
 use crate::store::Credentials;
 use crate::sts::aws;
@@ -84,13 +88,16 @@ pub fn run(context: &super::Context, args: &LoginArgs) -> Result<()> {
     if args.stdout {
         return super::print(&format!("{}\n", url.expose_secret()));
     }
-    if let Err(problem) = open_browser(url.expose_secret()) {
-        eprintln!(
-            "note: could not open a browser ({problem}); open the URL on stdout within 15 minutes to sign in"
-        );
-        return super::print(&format!("{}\n", url.expose_secret()));
+    match open_browser(url.expose_secret()) {
+        Ok(()) => Ok(()),
+        Err(NotOpened::Taken(error)) => Err(error),
+        Err(NotOpened::Problem(problem)) => {
+            eprintln!(
+                "note: could not open a browser ({problem}); open the URL on stdout within 15 minutes to sign in"
+            );
+            super::print(&format!("{}\n", url.expose_secret()))
+        }
     }
-    Ok(())
 }
 
 /// The federation endpoint and the console address: the partition's (from the region), or
@@ -232,12 +239,29 @@ fn federation_name(user: Option<String>) -> String {
 /// How long a browser has to fetch the one-shot redirect before vault prints the URL.
 const REDIRECT_WAIT: Duration = Duration::from_secs(120);
 
+/// How long vault still listens once the redirect was sent: a second request for it in that
+/// time means that two programs asked, and the first may not have been the browser.
+const AFTER_SERVED: Duration = Duration::from_secs(1);
+
+/// Why the browser was not sent to the sign-in URL.
+enum NotOpened {
+    /// No browser could be opened, or it did not come: the URL goes to stdout.
+    Problem(String),
+    /// The one-shot redirect may have gone to another program: stop, say so.
+    Taken(Error),
+}
+
+impl From<String> for NotOpened {
+    fn from(problem: String) -> NotOpened {
+        NotOpened::Problem(problem)
+    }
+}
+
 /// Opens the sign-in URL in a browser without putting it in anyone's argv: the desktop's
 /// opener gets a one-shot address on 127.0.0.1 (a random path), and vault answers the one
 /// request for it with a redirect to the sign-in URL. The opener is run directly (no shell)
 /// and its stdout is not vault's.
-fn open_browser(url: &str) -> std::result::Result<(), String> {
-    use std::net::TcpListener;
+fn open_browser(url: &str) -> std::result::Result<(), NotOpened> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .map_err(|e| format!("could not listen on 127.0.0.1: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -255,59 +279,161 @@ fn open_browser(url: &str) -> std::result::Result<(), String> {
         ("xdg-open", &[])
     };
     crate::debug!("opening a one-shot redirect to the sign-in URL with `{program}`");
-    let status = Command::new(program)
+    let mut opener = crate::process::command(program);
+    opener
         .args(first)
         .arg(&local)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
+        .stdout(Stdio::null());
+    let status = crate::process::with_child_limits(|| opener.spawn())
+        .and_then(|mut child| child.wait())
         .map_err(|e| format!("`{program}`: {e}"))?;
     if !status.success() {
-        return Err(format!("`{program}` exited with {status}"));
+        return Err(format!("`{program}` exited with {status}").into());
     }
     serve_redirect(&listener, &path, url)
 }
 
-/// Answers the first request for `path` with a redirect to `url`; others get 404.
-fn serve_redirect(
-    listener: &std::net::TcpListener,
-    path: &str,
-    url: &str,
-) -> std::result::Result<(), String> {
-    use std::io::{BufRead, BufReader, Write};
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let started = std::time::Instant::now();
-    loop {
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if started.elapsed() > REDIRECT_WAIT {
-                    return Err(
-                        "the browser did not ask for the sign-in page within 2 minutes".to_string(),
+/// The one-shot page: its path, where it sends the browser, and to whom it was sent.
+struct OneShot {
+    path: String,
+    url: SecretString,
+    served_to: Mutex<Option<SocketAddr>>,
+    events: Mutex<mpsc::Sender<Served>>,
+    /// Users already warned about: one line each, however often they connect.
+    warned: Mutex<Vec<u32>>,
+}
+
+/// What the connection threads tell `serve_redirect`.
+enum Served {
+    /// The redirect was written to this peer, or writing it failed.
+    To(SocketAddr, std::result::Result<(), String>),
+    /// The page was asked for again after it was served.
+    Again { served_to: u16, asked_by: u16 },
+}
+
+impl OneShot {
+    fn tell(&self, event: Served) {
+        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = events.send(event);
+    }
+}
+
+impl Handler for OneShot {
+    fn respond(&self, request: &Request, peer: SocketAddr) -> Response {
+        if request.target != self.path {
+            return Response::new(404);
+        }
+        if request.method != "GET" {
+            return Response::new(405);
+        }
+        let mut served_to = self.served_to.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(first) = *served_to {
+            self.tell(Served::Again {
+                served_to: first.port(),
+                asked_by: peer.port(),
+            });
+            return Response::new(410).header("Cache-Control", "no-store").body(
+                "text/plain; charset=utf-8",
+                "This sign-in link was already used. See the terminal where vault login ran.\n",
+            );
+        }
+        *served_to = Some(peer);
+        Response::new(302)
+            .header("Location", self.url.expose_secret())
+            .header("Cache-Control", "no-store")
+    }
+
+    fn sent(
+        &self,
+        _: &Request,
+        response: &Response,
+        peer: SocketAddr,
+        result: &std::io::Result<()>,
+    ) {
+        if response.status() == 302 {
+            let result = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
+            self.tell(Served::To(peer, result));
+        }
+    }
+
+    fn refused(&self, _: SocketAddr, why: &Refused) {
+        match why {
+            Refused::OtherUser(uid) => {
+                let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+                if !warned.contains(uid) {
+                    warned.push(*uid);
+                    eprintln!(
+                        "warning: refused a connection to the sign-in page from another user (uid {uid}); still waiting for your browser"
                     );
                 }
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
             }
-            Err(e) => return Err(e.to_string()),
-        };
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        let mut request = String::new();
-        let _ = BufReader::new(&stream).read_line(&mut request);
-        let asked = request.split_whitespace().nth(1).unwrap_or_default();
-        let mut stream = &stream;
-        if asked == path {
-            let _ = write!(
-                stream,
-                "HTTP/1.1 302 Found\r\nLocation: {url}\r\nCache-Control: no-store\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            return Ok(());
+            Refused::Unknown(problem) => eprintln!(
+                "warning: refused a connection to the sign-in page whose user could not be found ({problem}); still waiting for your browser"
+            ),
         }
-        let _ = write!(
-            stream,
-            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        );
+    }
+}
+
+/// Answers the first GET of `path` by vault's own user with a redirect to `url`; other paths
+/// get 404, other users' connections are refused with a warning, and a second GET of `path`
+/// stops vault with an error. Gives up after `REDIRECT_WAIT`.
+fn serve_redirect(
+    listener: &TcpListener,
+    path: &str,
+    url: &str,
+) -> std::result::Result<(), NotOpened> {
+    let (events, received) = mpsc::channel();
+    let page = OneShot {
+        path: path.to_string(),
+        url: SecretString::from(url.to_string()),
+        served_to: Mutex::new(None),
+        events: Mutex::new(events),
+        warned: Mutex::new(Vec::new()),
+    };
+    let server = Server::new(Arc::new(page), Limits::default());
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut served_at = None;
+    loop {
+        for event in received.try_iter() {
+            match event {
+                Served::To(peer, Ok(())) => {
+                    crate::debug!("the sign-in redirect went to local port {}", peer.port());
+                    served_at = Some(Instant::now());
+                }
+                Served::To(_, Err(problem)) => {
+                    return Err(format!("the sign-in page could not be sent: {problem}").into());
+                }
+                Served::Again {
+                    served_to,
+                    asked_by,
+                } => {
+                    return Err(NotOpened::Taken(Error::SigninTaken {
+                        served_to,
+                        asked_by,
+                    }));
+                }
+            }
+        }
+        match served_at {
+            Some(at) if at.elapsed() >= AFTER_SERVED => return Ok(()),
+            None if started.elapsed() > REDIRECT_WAIT => {
+                return Err(
+                    "the browser did not ask for the sign-in page within 2 minutes"
+                        .to_string()
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        match listener.accept() {
+            Ok((stream, _)) => server.handle(stream),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.to_string().into()),
+        }
     }
 }
 
