@@ -1,0 +1,215 @@
+//! The `terminal` driver: questions on `/dev/tty` (never stdin, never stdout), and the
+//! terminal left in the mode it was found in, whatever ends the question.
+//! Must not: leave echo off, let SIGINT/SIGTERM/SIGHUP kill vault mid-question, or keep a
+//! partial answer.
+//!
+//! While a question is open, SIGINT, SIGTERM and SIGHUP are blocked in the asking thread and
+//! read from a `signalfd` polled beside the tty (Linux). A signal restores the saved mode,
+//! prints a newline and ends vault with 128 + the signal, through `Error::Interrupted`, so
+//! locks are released and nothing is cached. On the normal path the mode is restored first and
+//! the signals unblocked after, so a signal that came in between takes its default action on a
+//! terminal already restored. No signal handler is installed: the default actions stay.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+
+use zeroize::Zeroizing;
+
+use super::Prompt;
+use crate::error::{Error, Result};
+
+/// The controlling terminal.
+pub struct Terminal;
+
+const TTY: &str = "/dev/tty";
+
+/// Whether vault has a terminal to ask on: `/dev/tty` opens (it does not under `setsid`).
+pub fn available() -> bool {
+    OpenOptions::new().read(true).write(true).open(TTY).is_ok()
+}
+
+impl Prompt for Terminal {
+    fn ask(&mut self, question: &str, hidden: bool) -> Result<Zeroizing<String>> {
+        // Questions quote config values (an MFA serial): shown escaped.
+        let question = &*crate::text::printable(question);
+        let short = || question.trim_end_matches([':', ' ']).to_string();
+        let no_terminal = |e: io::Error| Error::NoTerminal {
+            question: short(),
+            problem: e.to_string(),
+        };
+        let tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(TTY)
+            .map_err(no_terminal)?;
+        match read_answer(&tty, question, hidden) {
+            Ok(Ended::Line(line)) => Ok(line),
+            Ok(Ended::Eof) => Err(Error::NoAnswer { question: short() }),
+            Ok(Ended::Signal(signal)) => Err(Error::Interrupted { signal }),
+            Err(e) => Err(no_terminal(e)),
+        }
+    }
+
+    fn notice(&mut self, text: &str) -> super::Notice {
+        let text = crate::text::printable(text);
+        let shown = OpenOptions::new()
+            .write(true)
+            .open(TTY)
+            .and_then(|mut tty| writeln!(tty, "{text}"));
+        if shown.is_err() {
+            eprintln!("{text}");
+        }
+        super::Notice::none()
+    }
+}
+
+enum Ended {
+    Line(Zeroizing<String>),
+    Eof,
+    Signal(i32),
+}
+
+/// Writes `question` to the tty and reads one line, with echo off when `hidden`.
+fn read_answer(tty: &File, question: &str, hidden: bool) -> io::Result<Ended> {
+    // Declared first, dropped last: signals are unblocked after the mode is restored.
+    let signals = Signals::block()?;
+    let echo = if hidden {
+        Some(EchoOff::new(tty)?)
+    } else {
+        None
+    };
+    let mut writer = tty;
+    writer.write_all(question.as_bytes())?;
+    writer.flush()?;
+    let mut line = Zeroizing::new(Vec::with_capacity(128));
+    let mut chunk = Zeroizing::new([0u8; 128]);
+    let ended = loop {
+        if let Some(signal) = signals.wait(tty)? {
+            break Ended::Signal(signal);
+        }
+        let n = match (&*tty).read(&mut chunk[..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break Ended::Eof;
+        }
+        line.extend_from_slice(&chunk[..n]);
+        if line.contains(&b'\n') {
+            let end = line.iter().position(|&b| b == b'\n').expect("found");
+            let text = std::str::from_utf8(&line[..end]).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, "the answer is not UTF-8")
+            })?;
+            break Ended::Line(Zeroizing::new(text.trim_end_matches('\r').to_string()));
+        }
+    };
+    drop(echo);
+    // Enter was echoed (ECHONL when hidden); anything else left the cursor after the question.
+    if !matches!(ended, Ended::Line(_)) {
+        let _ = writer.write_all(b"\n");
+    }
+    Ok(ended)
+}
+
+/// Echo off (but the final newline) until dropped, which restores the mode found.
+struct EchoOff<'a> {
+    tty: &'a File,
+    saved: nix::sys::termios::Termios,
+}
+
+impl<'a> EchoOff<'a> {
+    fn new(tty: &'a File) -> io::Result<EchoOff<'a>> {
+        use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+        let saved = tcgetattr(tty)?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        quiet.local_flags.insert(LocalFlags::ECHONL);
+        tcsetattr(tty, SetArg::TCSANOW, &quiet)?;
+        Ok(EchoOff { tty, saved })
+    }
+}
+
+impl Drop for EchoOff<'_> {
+    fn drop(&mut self) {
+        use nix::sys::termios::{SetArg, tcsetattr};
+        let _ = tcsetattr(self.tty, SetArg::TCSANOW, &self.saved);
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP blocked in this thread and readable from a signalfd, until
+/// dropped, which puts the thread's mask back.
+#[cfg(target_os = "linux")]
+struct Signals {
+    previous: nix::sys::signal::SigSet,
+    fd: nix::sys::signalfd::SignalFd,
+}
+
+#[cfg(target_os = "linux")]
+impl Signals {
+    fn block() -> io::Result<Signals> {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+        use nix::sys::signalfd::{SfdFlags, SignalFd};
+        let mut set = SigSet::empty();
+        for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            set.add(signal);
+        }
+        let previous = set.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
+        let fd = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = previous.thread_set_mask();
+                return Err(e.into());
+            }
+        };
+        Ok(Signals { previous, fd })
+    }
+
+    /// Waits until the tty can be read (`None`) or a signal came (`Some(number)`).
+    fn wait(&self, tty: &File) -> io::Result<Option<i32>> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        loop {
+            let mut fds = [
+                PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+                PollFd::new(tty.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let signalled = fds[0].any().unwrap_or(false);
+            let readable = fds[1].any().unwrap_or(false);
+            if signalled && let Some(info) = self.fd.read_signal()? {
+                return Ok(Some(info.ssi_signo as i32));
+            }
+            if readable {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Signals {
+    fn drop(&mut self) {
+        let _ = self.previous.thread_set_mask();
+    }
+}
+
+/// Elsewhere no signalfd: signals keep their default action (echo is restored on every
+/// other way out). Only the Linux build is tested.
+#[cfg(not(target_os = "linux"))]
+struct Signals;
+
+#[cfg(not(target_os = "linux"))]
+impl Signals {
+    fn block() -> io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    fn wait(&self, _tty: &File) -> io::Result<Option<i32>> {
+        Ok(None)
+    }
+}
