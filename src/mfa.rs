@@ -18,8 +18,8 @@ pub struct MfaSource<'a> {
 }
 
 impl MfaSource<'_> {
-    /// A code for the device `serial`, asked for `profile`; `process` is the profile's
-    /// `mfa_process`.
+    /// A code for the device `serial`, asked for `profile` (the one the person named);
+    /// `process` is the step's `mfa_process`.
     pub fn code(&mut self, profile: &str, serial: &str, process: Option<&str>) -> Result<String> {
         let code = if let Some(token) = self.token.take() {
             token

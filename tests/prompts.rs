@@ -17,7 +17,8 @@ const UNLOCK: &str = "Enter passphrase to unlock `~/.local/share/vault`: ";
 /// prints vault's status and `stty -a` of the same terminal. sh catches the signals the
 /// terminal sends, so that it lives on to tell.
 fn in_shell(home: &Home, args: &[&str]) -> PtySession {
-    let script = "trap : INT TERM HUP; stty echo </dev/tty; \"$@\"; echo \"status=$?\"; stty -a </dev/tty";
+    let script =
+        "trap : INT TERM HUP; stty echo </dev/tty; \"$@\"; echo \"status=$?\"; stty -a </dev/tty";
     let command = home.wrapped(&["sh", "-c", script, "sh"], args);
     rexpect::session::spawn_command(command, Some(30_000)).unwrap()
 }
