@@ -306,3 +306,42 @@ fn ykman_s_touch_message_is_shown_in_a_window_when_there_is_no_terminal() {
     assert!(!std::fs::read_to_string(&seen).unwrap().is_empty());
     assert_eq!(display.windows("^vault"), "", "the window is closed after");
 }
+
+/// `exec --server`: the first code is asked on the terminal, before the command starts; a
+/// refresh while the command runs (and may be reading the terminal) asks in a window.
+#[test]
+fn exec_server_refreshes_ask_in_a_window_not_on_the_terminal() {
+    let display = Display::start();
+    let mut world = world_on(&display);
+    // Every request finds the credentials too close to expiry, so the first one refreshes.
+    world.home.env("AWS_MIN_TTL", "2h");
+    let command = world.home.command([
+        "exec",
+        "-n",
+        "--server",
+        "target-account",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
+    let mut session = rexpect::session::spawn_command(command, Some(60_000)).unwrap();
+    session
+        .exp_string(&format!("Enter MFA code for {}: ", world.serial))
+        .unwrap();
+    session.send_line(&world.code(0)).unwrap();
+    let (window, title) = display.window("^vault: MFA code");
+    assert!(title.contains("target-account"), "{title}");
+    display.answer(&window, &world.code(1), "Return");
+    let printed = session.exp_eof().unwrap();
+    let admin = world.moto.role_arn("admin");
+    let role = admin.rsplit('/').next().unwrap();
+    assert!(
+        printed.contains(&format!(":assumed-role/{role}/")),
+        "{printed}"
+    );
+}

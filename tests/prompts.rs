@@ -214,3 +214,32 @@ fn a_missing_driver_program_is_named_with_its_package() {
         assert!(run.fails().contains(message), "{}", run.stderr);
     }
 }
+
+#[test]
+fn no_terminal_and_no_display_fails_at_once_with_the_hint() {
+    let world = World::new();
+    let run = support::Run::from(
+        world
+            .home
+            .detached(["--debug", "export", "target-account"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.status, Some(1));
+    assert!(
+        run.stderr.ends_with(&format!(
+            "error: cannot ask `Enter MFA code for {}`: no terminal (and no DISPLAY or WAYLAND_DISPLAY for a GUI driver)\n\
+             hint: pass the code with --mfa-token, or set `mfa_process` in the profile\n",
+            world.serial
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "prompt: none (no terminal, and no DISPLAY or WAYLAND_DISPLAY for a GUI driver)"
+        ),
+        "{}",
+        run.stderr
+    );
+}

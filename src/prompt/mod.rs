@@ -177,7 +177,7 @@ pub fn choose(named: Option<Driver>, around: &Surroundings) -> (Option<Driver>, 
     let reason = if around.display || around.macos {
         "no terminal, and none of zenity, kdialog, osascript is installed"
     } else {
-        "no terminal, and no display (DISPLAY, WAYLAND_DISPLAY) for a GUI driver"
+        "no terminal, and no DISPLAY or WAYLAND_DISPLAY for a GUI driver"
     };
     (None, format!("{why}{reason}"))
 }
@@ -204,6 +204,9 @@ impl Chosen {
         let (named, terminal) = (self.named, self.terminal);
         self.chosen
             .get_or_insert_with(|| {
+                if !terminal {
+                    crate::debug!("prompt: not the terminal, which the command owns");
+                }
                 let display = ["DISPLAY", "WAYLAND_DISPLAY"]
                     .iter()
                     .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
@@ -220,7 +223,11 @@ impl Chosen {
                     }
                     (None, why) => {
                         crate::debug!("prompt: none ({why})");
-                        Box::new(Nowhere { problem: why })
+                        // Shown after "no terminal".
+                        let problem = why.strip_prefix("no terminal, ").unwrap_or(&why);
+                        Box::new(Nowhere {
+                            problem: problem.to_string(),
+                        })
                     }
                 }
             })
