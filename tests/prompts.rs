@@ -243,3 +243,26 @@ fn no_terminal_and_no_display_fails_at_once_with_the_hint() {
         run.stderr
     );
 }
+
+#[test]
+fn prompts_go_to_the_terminal_and_never_to_stdout() {
+    let world = World::new();
+    let out = world.home.path().join("out.json");
+    let script = format!("\"$@\" > {}", out.display());
+    let command = world.home.wrapped(
+        &["sh", "-c", &script, "sh"],
+        ["export", "--format", "json", "target-account"],
+    );
+    let mut session = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+    session
+        .exp_string(&format!("Enter MFA code for {}: ", world.serial))
+        .unwrap();
+    session.send_line(&world.code(0)).unwrap();
+    session.exp_eof().unwrap();
+    let json = std::fs::read_to_string(out).unwrap();
+    assert!(
+        json.starts_with("{\n") && json.contains("\"AccessKeyId\""),
+        "{json}"
+    );
+    assert!(!json.contains("MFA"), "{json}");
+}

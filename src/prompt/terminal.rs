@@ -81,7 +81,8 @@ fn read_answer(tty: &File, question: &str, hidden: bool) -> io::Result<Ended> {
     let mut writer = tty;
     writer.write_all(question.as_bytes())?;
     writer.flush()?;
-    let mut line = Zeroizing::new(Vec::with_capacity(128));
+    // Room for any answer a person types, so that growing never leaves a copy behind.
+    let mut line = Zeroizing::new(Vec::with_capacity(4096));
     let mut chunk = Zeroizing::new([0u8; 128]);
     let ended = loop {
         if let Some(signal) = signals.wait(tty)? {
