@@ -81,7 +81,7 @@ fn read_answer(tty: &File, question: &str, hidden: bool) -> io::Result<Ended> {
     let mut writer = tty;
     writer.write_all(question.as_bytes())?;
     writer.flush()?;
-    // Room for any answer a person types, so that growing never leaves a copy behind.
+    // A tty line holds at most 4096 bytes: the buffer never grows, so leaves no copy behind.
     let mut line = Zeroizing::new(Vec::with_capacity(4096));
     let mut chunk = Zeroizing::new([0u8; 128]);
     let ended = loop {
@@ -97,8 +97,7 @@ fn read_answer(tty: &File, question: &str, hidden: bool) -> io::Result<Ended> {
             break Ended::Eof;
         }
         line.extend_from_slice(&chunk[..n]);
-        if line.contains(&b'\n') {
-            let end = line.iter().position(|&b| b == b'\n').expect("found");
+        if let Some(end) = line.iter().position(|&b| b == b'\n') {
             let text = std::str::from_utf8(&line[..end]).map_err(|_| {
                 io::Error::new(io::ErrorKind::InvalidData, "the answer is not UTF-8")
             })?;
