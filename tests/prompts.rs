@@ -183,6 +183,10 @@ fn unknown_drivers_are_usage_errors_listing_the_valid_ones() {
             run.stderr
         );
     }
+    // Empty is "choose automatically", as in aws-vault.
+    let mut command = home.command(["list"]);
+    command.env("AWS_VAULT_PROMPT", "");
+    support::Run::from(command.output().unwrap()).ok();
     home.write(".config/vault/config.toml", "prompt = \"gui\"\n");
     let run = home.run(["list"]);
     assert!(

@@ -29,7 +29,7 @@ use crate::store::{self, Store};
 pub fn run(cli: Cli) -> Result<u8> {
     let context = Context {
         backend: cli.backend,
-        prompt: cli.prompt,
+        prompt: cli.prompt.and_then(|named| named.0),
         terminal: true,
     };
     let done = match cli.command {

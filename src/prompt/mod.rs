@@ -131,6 +131,20 @@ impl Driver {
     }
 }
 
+/// `--prompt` or `AWS_VAULT_PROMPT` as given: empty is "choose automatically", as in
+/// aws-vault (and as an empty variable means everywhere else in vault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Named(pub Option<Driver>);
+
+impl Named {
+    pub fn parse(text: &str) -> std::result::Result<Named, String> {
+        if text.is_empty() {
+            return Ok(Named(None));
+        }
+        Driver::parse(text).map(|driver| Named(Some(driver)))
+    }
+}
+
 /// What the automatic choice looks at.
 pub struct Surroundings<'a> {
     /// `/dev/tty` opens, and vault may use it (not for `exec --server` refreshes).
