@@ -315,19 +315,23 @@ fn exec_server_refreshes_ask_in_a_window_not_on_the_terminal() {
     let mut world = world_on(&display);
     // Every request finds the credentials too close to expiry, so the first one refreshes.
     world.home.env("AWS_MIN_TTL", "2h");
+    world.moto.start_recording();
+    // The command asks the endpoint itself: botocore gives it 3 tries of 2 s, which a person
+    // answering a dialog on a loaded machine can miss.
+    let python = support::python();
+    let probe = "import os, urllib.request\n\
+        request = urllib.request.Request(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], \
+        headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']})\n\
+        print(urllib.request.urlopen(request, timeout=120).read().decode())\n";
     let command = world.home.command([
         "exec",
         "-n",
         "--server",
         "target-account",
         "--",
-        "aws",
-        "sts",
-        "get-caller-identity",
-        "--query",
-        "Arn",
-        "--output",
-        "text",
+        &python,
+        "-c",
+        probe,
     ]);
     let mut session = rexpect::session::spawn_command(command, Some(60_000)).unwrap();
     session
@@ -338,10 +342,10 @@ fn exec_server_refreshes_ask_in_a_window_not_on_the_terminal() {
     assert!(title.contains("target-account"), "{title}");
     display.answer(&window, &world.code(1), "Return");
     let printed = session.exp_eof().unwrap();
-    let admin = world.moto.role_arn("admin");
-    let role = admin.rsplit('/').next().unwrap();
-    assert!(
-        printed.contains(&format!(":assumed-role/{role}/")),
-        "{printed}"
+    assert!(printed.contains("\"AccessKeyId\""), "{printed}");
+    assert_eq!(
+        world.moto.credential_calls(),
+        ["AssumeRole", "AssumeRole"],
+        "the refresh called STS"
     );
 }
