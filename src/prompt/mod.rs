@@ -399,5 +399,12 @@ mod tests {
             "{error}"
         );
         assert!(Driver::parse("pass").unwrap_err().contains("mfa_process"));
+        assert_eq!(Named::parse(""), Ok(Named(None)));
+        assert_eq!(Named::parse("zenity"), Ok(Named(Some(Driver::Zenity))));
+        assert!(
+            Named::parse("wincredui")
+                .unwrap_err()
+                .contains("Windows only")
+        );
     }
 }
