@@ -270,3 +270,18 @@ fn prompts_go_to_the_terminal_and_never_to_stdout() {
     );
     assert!(!json.contains("MFA"), "{json}");
 }
+
+#[test]
+fn an_error_while_reading_the_passphrase_restores_echo() {
+    use std::io::Write;
+    let home = locked_store();
+    let mut session = in_shell(&home, &["add", "other", "--env", "--no-add-config"]);
+    session.exp_string(UNLOCK).unwrap();
+    // Not UTF-8: the read fails after the line is in.
+    session.writer.write_all(b"\xff\xfe\n").unwrap();
+    session.writer.flush().unwrap();
+    let (printed, status, echo) = finish(&mut session);
+    assert!(echo, "echo left off after an error");
+    assert_eq!(status, 1);
+    assert!(printed.contains("the answer is not UTF-8"), "{printed:?}");
+}
