@@ -349,3 +349,23 @@ fn exec_server_refreshes_ask_in_a_window_not_on_the_terminal() {
         "the refresh called STS"
     );
 }
+
+/// An IDE that gives up on `credential_process` kills vault: the dialog goes with it.
+#[test]
+fn sigterm_while_a_dialog_is_open_closes_the_dialog() {
+    let display = Display::start();
+    let world = world_on(&display);
+    let child = spawn(world.home.detached(["export", "target-account"]));
+    display.window("^vault: MFA code");
+    // `setsid` execs vault in the same process when it need not fork.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = finish(child);
+    assert_eq!(run.status, Some(143), "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    assert_eq!(display.windows("^vault"), "", "the dialog is gone");
+    assert_eq!(world.sessions(), Vec::<String>::new());
+}

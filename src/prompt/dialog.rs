@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
+use super::signals::Signals;
 use super::{Driver, Notice};
 use crate::error::{Error, Result};
 
@@ -84,30 +85,43 @@ pub fn notice(driver: Driver, command: &mut Command, text: &str) -> Notice {
     }
 }
 
-/// Waits for the dialog; past `AWS_VAULT_PROMPT_TIMEOUT` it is killed.
+/// Waits for the dialog. Past `AWS_VAULT_PROMPT_TIMEOUT`, or when vault gets SIGINT,
+/// SIGTERM or SIGHUP (an IDE giving up on `credential_process`), the dialog is closed first,
+/// so none is left on the screen.
 fn wait(driver: Driver, child: &mut Child) -> Result<std::process::ExitStatus> {
     let failed = |e: std::io::Error| Error::PromptFailed {
         driver: driver.name(),
         problem: e.to_string(),
     };
-    let Some(limit) = timeout()? else {
-        return child.wait().map_err(failed);
-    };
+    let limit = timeout()?;
+    let signals = Signals::block().map_err(failed)?;
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().map_err(failed)? {
             return Ok(status);
         }
-        if started.elapsed() >= limit {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(limit) = limit
+            && started.elapsed() >= limit
+        {
+            close(child);
             return Err(Error::PromptTimeout {
                 driver: driver.name(),
                 after: humantime::format_duration(limit).to_string(),
             });
         }
-        std::thread::sleep(Duration::from_millis(50));
+        if let Some(signal) = signals
+            .wait(None, Some(Duration::from_millis(50)))
+            .map_err(failed)?
+        {
+            close(child);
+            return Err(Error::Interrupted { signal });
+        }
     }
+}
+
+fn close(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn timeout() -> Result<Option<Duration>> {

@@ -7,6 +7,7 @@
 mod dialog;
 mod kdialog;
 mod osascript;
+mod signals;
 mod terminal;
 pub mod ykman;
 mod zenity;

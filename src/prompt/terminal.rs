@@ -12,10 +12,12 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 
 use zeroize::Zeroizing;
 
 use super::Prompt;
+use super::signals::Signals;
 use crate::error::{Error, Result};
 
 /// The controlling terminal.
@@ -85,7 +87,7 @@ fn read_answer(tty: &File, question: &str, hidden: bool) -> io::Result<Ended> {
     let mut line = Zeroizing::new(Vec::with_capacity(4096));
     let mut chunk = Zeroizing::new([0u8; 128]);
     let ended = loop {
-        if let Some(signal) = signals.wait(tty)? {
+        if let Some(signal) = signals.wait(Some(tty.as_fd()), None)? {
             break Ended::Signal(signal);
         }
         let n = match (&*tty).read(&mut chunk[..]) {
@@ -134,82 +136,5 @@ impl Drop for EchoOff<'_> {
     fn drop(&mut self) {
         use nix::sys::termios::{SetArg, tcsetattr};
         let _ = tcsetattr(self.tty, SetArg::TCSANOW, &self.saved);
-    }
-}
-
-/// SIGINT, SIGTERM and SIGHUP blocked in this thread and readable from a signalfd, until
-/// dropped, which puts the thread's mask back.
-#[cfg(target_os = "linux")]
-struct Signals {
-    previous: nix::sys::signal::SigSet,
-    fd: nix::sys::signalfd::SignalFd,
-}
-
-#[cfg(target_os = "linux")]
-impl Signals {
-    fn block() -> io::Result<Signals> {
-        use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-        use nix::sys::signalfd::{SfdFlags, SignalFd};
-        let mut set = SigSet::empty();
-        for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-            set.add(signal);
-        }
-        let previous = set.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
-        let fd = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
-            Ok(fd) => fd,
-            Err(e) => {
-                let _ = previous.thread_set_mask();
-                return Err(e.into());
-            }
-        };
-        Ok(Signals { previous, fd })
-    }
-
-    /// Waits until the tty can be read (`None`) or a signal came (`Some(number)`).
-    fn wait(&self, tty: &File) -> io::Result<Option<i32>> {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        use std::os::fd::AsFd;
-        loop {
-            let mut fds = [
-                PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
-                PollFd::new(tty.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            let signalled = fds[0].any().unwrap_or(false);
-            let readable = fds[1].any().unwrap_or(false);
-            if signalled && let Some(info) = self.fd.read_signal()? {
-                return Ok(Some(info.ssi_signo as i32));
-            }
-            if readable {
-                return Ok(None);
-            }
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Signals {
-    fn drop(&mut self) {
-        let _ = self.previous.thread_set_mask();
-    }
-}
-
-/// Elsewhere no signalfd: signals keep their default action (echo is restored on every
-/// other way out). Only the Linux build is tested.
-#[cfg(not(target_os = "linux"))]
-struct Signals;
-
-#[cfg(not(target_os = "linux"))]
-impl Signals {
-    fn block() -> io::Result<Signals> {
-        Ok(Signals)
-    }
-
-    fn wait(&self, _tty: &File) -> io::Result<Option<i32>> {
-        Ok(None)
     }
 }
