@@ -17,6 +17,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub backend: Option<String>,
 
+    /// Who asks for MFA codes and passphrases: terminal, zenity, kdialog, osascript or ykman
+    /// (default: the terminal, else a GUI dialog when there is no terminal)
+    #[arg(long, global = true, value_name = "DRIVER", env = "AWS_VAULT_PROMPT", hide_env_values = true, value_parser = crate::prompt::Named::parse)]
+    pub prompt: Option<crate::prompt::Named>,
+
     /// Print each step to stderr: files read, the plan, cache hits, STS calls (never a secret)
     #[arg(long, global = true)]
     pub debug: bool,

@@ -74,6 +74,32 @@ pub enum Error {
         question: String,
         problem: String,
     },
+    /// The terminal reached end of input (Ctrl-D) before an answer.
+    NoAnswer {
+        question: String,
+    },
+    /// SIGINT, SIGTERM or SIGHUP while a question was open: the terminal is restored, a
+    /// newline printed, and vault exits 128 + the signal, printing nothing else.
+    Interrupted {
+        signal: i32,
+    },
+    PromptCancelled {
+        driver: &'static str,
+        question: String,
+    },
+    PromptProgramMissing {
+        driver: &'static str,
+        program: &'static str,
+        package: &'static str,
+    },
+    PromptFailed {
+        driver: &'static str,
+        problem: String,
+    },
+    PromptTimeout {
+        driver: &'static str,
+        after: String,
+    },
     WrongPassphrase {
         store: String,
     },
@@ -466,6 +492,7 @@ impl Error {
         match self {
             Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
             Error::Exec { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => 126,
+            Error::Interrupted { signal } => u8::try_from(128 + signal).unwrap_or(1),
             _ => 1,
         }
     }
@@ -552,6 +579,28 @@ impl fmt::Display for Error {
             Error::NoTerminal { question, problem } => {
                 write!(f, "cannot ask `{question}`: no terminal ({problem})")
             }
+            Error::NoAnswer { question } => {
+                write!(f, "no answer to `{question}`: the terminal's input ended")
+            }
+            Error::Interrupted { signal } => write!(f, "interrupted by signal {signal}"),
+            Error::PromptCancelled { driver, question } => {
+                write!(f, "`{question}` was cancelled in the {driver} dialog")
+            }
+            Error::PromptProgramMissing {
+                driver,
+                program,
+                package,
+            } => write!(
+                f,
+                "the `{driver}` prompt driver needs `{program}`, which is not installed (package: {package})"
+            ),
+            Error::PromptFailed { driver, problem } => {
+                write!(f, "the `{driver}` prompt driver failed: {problem}")
+            }
+            Error::PromptTimeout { driver, after } => write!(
+                f,
+                "no answer in the {driver} dialog after {after} (AWS_VAULT_PROMPT_TIMEOUT); it was closed"
+            ),
             Error::WrongPassphrase { store } => {
                 write!(f, "wrong passphrase for the vault at `{store}`")
             }

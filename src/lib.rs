@@ -52,6 +52,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match commands::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        // The prompt printed the newline; nothing else is said.
+        Err(e @ Error::Interrupted { .. }) => ExitCode::from(e.exit_code()),
         Err(e) => {
             // Errors quote files, the store and AWS: nothing in them reaches the terminal raw.
             eprintln!("error: {}", text::printable(&e.to_string()));

@@ -1,5 +1,6 @@
 //! Where an MFA code comes from: `--mfa-token`, else the profile's `mfa_process`, else the
-//! prompt driver (`terminal` or `ykman`). A code must be six digits before it is sent.
+//! prompt driver (`ykman`, or the driver that asks questions). A code must be six digits
+//! before it is sent.
 
 use std::process::Stdio;
 
@@ -10,35 +11,30 @@ use crate::prompt::Prompt;
 pub struct MfaSource<'a> {
     /// `-t/--mfa-token`, used for the first code asked for (a code works once).
     pub token: Option<String>,
-    /// `AWS_VAULT_PROMPT`: `terminal` or `ykman`.
-    pub driver: String,
+    /// `ykman` was named as the prompt driver: codes come from a YubiKey.
+    pub ykman: bool,
+    /// The driver that asks questions (and shows ykman's "touch your key").
     pub prompt: &'a mut dyn Prompt,
 }
 
 impl MfaSource<'_> {
-    /// A code for the device `serial`; `process` is the profile's `mfa_process`.
-    pub fn code(&mut self, serial: &str, process: Option<&str>) -> Result<String> {
+    /// A code for the device `serial`, asked for `profile` (the one the person named);
+    /// `process` is the step's `mfa_process`.
+    pub fn code(&mut self, profile: &str, serial: &str, process: Option<&str>) -> Result<String> {
         let code = if let Some(token) = self.token.take() {
             token
         } else if let Some(command) = process {
             crate::debug!("mfa: running mfa_process");
             run_process(command, serial)?
+        } else if self.ykman {
+            crate::prompt::ykman::code(serial, &mut *self.prompt)?
         } else {
-            match self.driver.as_str() {
-                "terminal" => {
-                    let question = format!("Enter MFA code for {serial}: ");
-                    self.prompt.ask(&question, false)?.trim().to_string()
-                }
-                "ykman" => ykman(serial)?,
-                other => {
-                    return Err(Error::BadValue {
-                        name: "AWS_VAULT_PROMPT",
-                        problem: format!(
-                            "unknown prompt driver `{other}`; choose terminal or ykman"
-                        ),
-                    });
-                }
-            }
+            let title = format!("vault: MFA code for profile {profile} ({serial})");
+            let question = format!("Enter MFA code for {serial}: ");
+            self.prompt
+                .ask_titled(&title, &question, false)?
+                .trim()
+                .to_string()
         };
         check(&code, serial)?;
         Ok(code)
@@ -77,35 +73,6 @@ fn run_process(command: &str, serial: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-/// `ykman oath accounts code --single NAME`, NAME being YKMAN_OATH_CREDENTIAL_NAME or the
-/// serial, as aws-vault does.
-fn ykman(serial: &str) -> Result<String> {
-    let name = std::env::var("YKMAN_OATH_CREDENTIAL_NAME").unwrap_or_else(|_| serial.to_string());
-    let mut command = crate::process::command("ykman");
-    if let Ok(device) = std::env::var("YKMAN_OATH_DEVICE_SERIAL") {
-        command.args(["--device", &device]);
-    }
-    eprintln!(
-        "Touch your YubiKey for {}...",
-        crate::text::printable(serial)
-    );
-    command
-        .args(["oath", "accounts", "code", "--single", &name])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
-    let output = crate::process::output(&mut command).map_err(|e| Error::MfaProcess {
-        serial: serial.to_string(),
-        problem: format!("could not run ykman: {e}"),
-    })?;
-    if !output.status.success() {
-        return Err(Error::MfaProcess {
-            serial: serial.to_string(),
-            problem: format!("ykman exited with {}", output.status),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,14 +91,20 @@ mod tests {
         let mut prompt = Scripted::new(&["654321"]);
         let mut source = MfaSource {
             token: Some("111111".into()),
-            driver: "terminal".into(),
+            ykman: false,
             prompt: &mut prompt,
         };
-        assert_eq!(source.code("s", Some("echo 333333")).unwrap(), "111111");
-        assert_eq!(source.code("s", None).unwrap(), "654321");
-        assert_eq!(source.code("s", Some("echo ' 222222 '")).unwrap(), "222222");
-        assert!(source.code("s", Some("echo 12")).is_err());
-        assert!(source.code("s", Some("exit 3")).is_err());
+        assert_eq!(
+            source.code("p", "s", Some("echo 333333")).unwrap(),
+            "111111"
+        );
+        assert_eq!(source.code("p", "s", None).unwrap(), "654321");
+        assert_eq!(
+            source.code("p", "s", Some("echo ' 222222 '")).unwrap(),
+            "222222"
+        );
+        assert!(source.code("p", "s", Some("echo 12")).is_err());
+        assert!(source.code("p", "s", Some("exit 3")).is_err());
         assert_eq!(prompt.asked, ["Enter MFA code for s: "]);
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::prompt::Driver;
 use crate::store::{self, Backend};
 
 /// The optional settings file, as written.
@@ -24,8 +25,9 @@ struct FileSettings {
 pub struct Settings {
     /// `None`: pick the platform's keychain when one answers, else the file store.
     pub backend: Option<Backend>,
-    /// MFA prompt driver: `terminal` or `ykman`.
-    pub prompt: String,
+    /// The prompt driver named (`AWS_VAULT_PROMPT`, `config.toml`); `None`: chosen
+    /// automatically (`prompt::choose`).
+    pub prompt: Option<Driver>,
     /// How long an unlocked file store stays unlocked; zero disables the unlock cache.
     pub unlock_ttl: Duration,
     pub file_dir: PathBuf,
@@ -71,9 +73,11 @@ impl Settings {
             (None, None, Some(name)) => Some(Backend::parse(&name, "backend in config.toml")?),
             (None, None, None) => None,
         };
-        let prompt = var("AWS_VAULT_PROMPT")
-            .or(file.prompt)
-            .unwrap_or_else(|| "terminal".to_string());
+        let prompt = match (var("AWS_VAULT_PROMPT"), file.prompt) {
+            (Some(name), _) => Some(parse_driver(&name, "AWS_VAULT_PROMPT")?),
+            (None, Some(name)) => Some(parse_driver(&name, "prompt in config.toml")?),
+            (None, None) => None,
+        };
         let unlock_ttl = match (var("AWS_VAULT_UNLOCK_TTL"), file.unlock_ttl) {
             (Some(text), _) => parse_duration(&text, "AWS_VAULT_UNLOCK_TTL")?,
             (None, Some(text)) => parse_duration(&text, "unlock_ttl in config.toml")?,
@@ -90,6 +94,13 @@ impl Settings {
             file_dir,
         })
     }
+}
+
+fn parse_driver(name: &str, from: &'static str) -> Result<Driver> {
+    Driver::parse(name).map_err(|problem| Error::BadValue {
+        name: from,
+        problem,
+    })
 }
 
 fn read_file(path: &std::path::Path) -> Result<FileSettings> {

@@ -7,7 +7,7 @@ use crate::cli::SessionArgs;
 use crate::config::resolve::{Chain, Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
-use crate::prompt::Terminal;
+use crate::prompt::{Driver, Prompt};
 use crate::settings::{Settings, default_file_dir, parse_duration};
 use crate::store::{Credentials, Store};
 use crate::sts::plan::{self, Options, Ttls};
@@ -100,13 +100,15 @@ pub struct Prepared {
     pub settings: Settings,
     pub store: Box<dyn Store>,
     pub chain: Chain,
+    /// Who asks for MFA codes.
+    pub asker: Box<dyn Prompt>,
 }
 
 /// Resolves `profile` (with `--region` when given) and opens the store.
 pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) -> Result<Prepared> {
     let config = super::load_config()?;
     let settings = context.settings()?;
-    let store = crate::store::open(&settings, Box::new(Terminal))?;
+    let store = crate::store::open(&settings, context.asker(&settings))?;
     let listing = store.list()?;
     let stored = |name: &str| listing.has_keys(name);
     let resolver = Resolver::new(&config.profiles, &stored);
@@ -116,10 +118,12 @@ pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) ->
     }
     let chain = resolver.chain(profile, &overrides)?;
     super::warn_plaintext_keys(&config, &chain);
+    let asker = context.asker(&settings);
     Ok(Prepared {
         settings,
         store,
         chain,
+        asker,
     })
 }
 
@@ -154,7 +158,6 @@ impl Prepared {
                 step.profile
             );
         }
-        let mut terminal = Terminal;
         let mut sessions = Sessions {
             store: self.store.as_mut(),
             chain: &self.chain,
@@ -163,8 +166,8 @@ impl Prepared {
             min_ttl: ttls.min,
             mfa: MfaSource {
                 token: mfa_token,
-                driver: self.settings.prompt.clone(),
-                prompt: &mut terminal,
+                ykman: self.settings.prompt == Some(Driver::Ykman),
+                prompt: self.asker.as_mut(),
             },
             locks: default_file_dir().join("locks"),
             var: &super::var,

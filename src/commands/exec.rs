@@ -41,7 +41,9 @@ fn serve(
     program_args: &[std::ffi::OsString],
     env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 ) -> Result<u8> {
-    let context = context.clone();
+    // The command owns the terminal while it runs: refreshes ask in a window or not at all.
+    let mut context = context.clone();
+    context.terminal = false;
     let profile = args.profile.clone();
     let session = crate::cli::SessionArgs {
         duration: args.session.duration.clone(),

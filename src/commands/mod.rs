@@ -21,7 +21,6 @@ use crate::config::resolve::{Base, Chain, From};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 pub(crate) use crate::paths::display_path;
-use crate::prompt::Terminal;
 use crate::settings::Settings;
 use crate::store::{self, Store};
 
@@ -30,6 +29,8 @@ use crate::store::{self, Store};
 pub fn run(cli: Cli) -> Result<u8> {
     let context = Context {
         backend: cli.backend,
+        prompt: cli.prompt.and_then(|named| named.0),
+        terminal: true,
     };
     let done = match cli.command {
         Command::Add(args) => add::run(&context, &args),
@@ -52,16 +53,31 @@ pub fn run(cli: Cli) -> Result<u8> {
 pub(crate) struct Context {
     /// `--backend`, before it is checked.
     backend: Option<String>,
+    /// `--prompt` (or `AWS_VAULT_PROMPT`, which clap reads for it).
+    prompt: Option<crate::prompt::Driver>,
+    /// Whether questions may go to the terminal: not in `exec --server` refreshes, where the
+    /// command owns it.
+    pub(crate) terminal: bool,
 }
 
 impl Context {
     pub(crate) fn settings(&self) -> Result<Settings> {
-        Settings::load(self.backend.as_deref(), var)
+        let mut settings = Settings::load(self.backend.as_deref(), var)?;
+        if self.prompt.is_some() {
+            settings.prompt = self.prompt;
+        }
+        Ok(settings)
     }
 
-    /// The store, asking on the terminal when it must be unlocked.
+    /// The store, asking through the prompt driver when it must be unlocked.
     pub(crate) fn store(&self) -> Result<Box<dyn Store>> {
-        store::open(&self.settings()?, Box::new(Terminal))
+        let settings = self.settings()?;
+        store::open(&settings, self.asker(&settings))
+    }
+
+    /// Who asks questions (passphrases, MFA codes): `prompt::asker`'s choice.
+    pub(crate) fn asker(&self, settings: &Settings) -> Box<dyn crate::prompt::Prompt> {
+        crate::prompt::asker(settings.prompt, self.terminal)
     }
 }
 

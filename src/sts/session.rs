@@ -168,7 +168,7 @@ impl Sessions<'_> {
         let code = match step.call.mfa_serial() {
             Some(serial) => {
                 let process = self.mfa_process(&step.profile, serial);
-                Some(self.mfa.code(serial, process.as_deref())?)
+                Some(self.mfa.code(self.selected, serial, process.as_deref())?)
             }
             None => None,
         };

@@ -123,6 +123,11 @@ impl Home {
     }
 }
 
+/// Whether `program` is in the test PATH.
+pub fn installed(program: &str) -> bool {
+    std::env::split_paths(&test_path()).any(|dir| dir.join(program).is_file())
+}
+
 /// PATH for children: the `vault` under test, then the test venv's `bin` (aws CLI, python
 /// with boto3), then the system's.
 pub fn test_path() -> String {
