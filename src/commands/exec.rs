@@ -9,13 +9,35 @@ use super::credentials::{Request, obtain, refuse_nested};
 
 pub fn run(context: &super::Context, args: &ExecArgs) -> Result<u8> {
     refuse_nested()?;
+    if args.ec2_server {
+        return Err(crate::error::Error::Unsupported {
+            profile: args.profile.clone(),
+            what: "`exec --ec2-server` (not built yet; use `exec --ecs-server`)".to_string(),
+        });
+    }
     let obtained = obtain(context, &Request::new(&args.profile, &args.session)?)?;
-    let env = child_env(
+    if args.json {
+        // aws-vault's deprecated `exec --json`: exactly `export --format json`.
+        let text = super::export::render(
+            crate::cli::ExportFormat::Json,
+            &args.profile,
+            &obtained.credentials,
+            obtained.region.as_deref(),
+        );
+        return super::print(&text).map(|()| 0);
+    }
+    let mut env = child_env(
         std::env::vars_os(),
         &args.profile,
         &obtained.credentials,
         obtained.region.as_deref(),
     );
+    if args.profile_env {
+        // ByteNess's `--profile-env`: the credentials were checked; the command gets the
+        // profile's name and resolves it itself.
+        env.retain(|(key, _)| !crate::exec::CREDENTIAL_VARS.iter().any(|v| key == v));
+        env.push(("AWS_PROFILE".into(), args.profile.clone().into()));
+    }
     let (program, program_args) = command_line(&args.command, std::env::var_os("SHELL"));
     if args.server {
         return serve(
@@ -49,6 +71,7 @@ fn serve(
         // A code works once; a refresh that needs MFA asks again.
         mfa_token: None,
         region: args.session.region.clone(),
+        stdout: args.session.stdout,
     };
     let refresh = Box::new(move || {
         obtain(&context, &Request::new(&profile, &session)?).map(|o| o.credentials)

@@ -1,0 +1,377 @@
+//! Drop-in for aws-vault: each aws-vault 7.2 / ByteNess 7.13 command line people keep in
+//! dotfiles, Makefiles and `~/.aws/config`, run unchanged against `vault` (a local STS
+//! behind it), checked for exit code, stdout and stderr shape. One table; one row a line.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use support::{Run, World};
+
+/// What a row expects of stdout or stderr.
+#[derive(Clone, Copy)]
+enum Text {
+    Empty,
+    Any,
+    Has(&'static str),
+    Starts(&'static str),
+}
+
+impl Text {
+    #[track_caller]
+    fn check(self, what: &str, text: &str, row: &str) {
+        match self {
+            Text::Empty => assert_eq!(text, "", "{row}: {what} not empty"),
+            Text::Any => {}
+            Text::Has(part) => assert!(text.contains(part), "{row}: {what} lacks {part:?}: {text}"),
+            Text::Starts(part) => {
+                assert!(
+                    text.starts_with(part),
+                    "{row}: {what} does not start {part:?}: {text}"
+                )
+            }
+        }
+    }
+}
+
+struct Row {
+    line: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    code: i32,
+    stdout: Text,
+    stderr: Text,
+}
+
+const fn row(line: &'static str, code: i32, stdout: Text, stderr: Text) -> Row {
+    Row {
+        line,
+        env: &[],
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+const fn with_env(
+    env: &'static [(&'static str, &'static str)],
+    line: &'static str,
+    code: i32,
+    stdout: Text,
+    stderr: Text,
+) -> Row {
+    Row {
+        line,
+        env,
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+/// A stand-in for the console federation endpoint: every request gets a sign-in token.
+fn fake_federation() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/federation", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let body = r#"{"SigninToken":"fake-token-123"}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+const ARN: &str = "arn:aws:sts::123456789012:assumed-role/readonly/";
+const CALLER: &str = "-- aws sts get-caller-identity --query Arn --output text";
+
+#[test]
+fn aws_vault_command_lines_work_unchanged() {
+    let mut world = World::new();
+    world
+        .home
+        .env("AWS_VAULT_FEDERATION_URL", fake_federation());
+    let store = world.home.path().join(".local/share/vault");
+    let store = store.to_str().unwrap();
+    let empty = world.home.path().join("empty-store");
+    let empty = empty.to_str().unwrap();
+    let config = world.home.path().join(".aws/config");
+    use Text::*;
+
+    let exec_caller = format!("exec --ecs-server readonly {CALLER}");
+    let exec_s_caller = format!("exec -s readonly {CALLER}");
+    let exec_lazy_caller = format!("exec --lazy --server readonly {CALLER}");
+    let file_dir_flag = format!("--file-dir {store} list --credentials");
+    let file_dir_empty = format!("--file-dir {empty} list --credentials");
+    let rows: Vec<Row> = vec![
+        // credential_process = aws-vault exec --json PROFILE (the line most often found)
+        row(
+            "exec --json gds-users",
+            0,
+            Starts("{\n  \"Version\": 1,\n  \"AccessKeyId\": \""),
+            Empty,
+        ),
+        row("exec -j gds-users", 0, Has("\"SessionToken\": \""), Empty),
+        row(
+            "exec --ecs-server gds-users -- sh -c echo\\ $AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            0,
+            Starts("http://127.0.0.1:"),
+            Empty,
+        ),
+        row(leak(exec_caller), 0, Starts(ARN), Empty),
+        row(leak(exec_s_caller), 0, Starts(ARN), Empty),
+        row(leak(exec_lazy_caller), 0, Starts(ARN), Empty),
+        row("exec --stdout gds-users -- true", 0, Empty, Empty),
+        row(
+            "export --stdout gds-users",
+            0,
+            Starts("AWS_ACCESS_KEY_ID="),
+            Empty,
+        ),
+        row(
+            "export --format=json gds-users",
+            0,
+            Starts("{\n  \"Version\": 1,"),
+            Empty,
+        ),
+        row(
+            "export --format=ini gds-users",
+            0,
+            Starts("[gds-users]\naws_access_key_id="),
+            Empty,
+        ),
+        row(
+            "export --format=export-env gds-users",
+            0,
+            Starts("export AWS_ACCESS_KEY_ID="),
+            Empty,
+        ),
+        // ByteNess: the profile from AWS_PROFILE; SHELL is the command when none is given.
+        with_env(
+            &[("AWS_PROFILE", "gds-users"), ("SHELL", "/usr/bin/env")],
+            "exec",
+            0,
+            Has("AWS_VAULT=gds-users\n"),
+            Empty,
+        ),
+        with_env(
+            &[("AWS_PROFILE", "gds-users")],
+            "export",
+            0,
+            Starts("AWS_ACCESS_KEY_ID="),
+            Empty,
+        ),
+        with_env(
+            &[("AWS_PROFILE", "gds-users")],
+            "login -s",
+            0,
+            Has("SigninToken=fake-token-123"),
+            Empty,
+        ),
+        with_env(
+            &[("AWS_VAULT_DURATION", "soon")],
+            "export gds-users",
+            1,
+            Empty,
+            Has("is not a duration"),
+        ),
+        with_env(
+            &[("AWS_VAULT_PROFILE_ENV", "1")],
+            "exec gds-users -- env",
+            0,
+            Has("AWS_PROFILE=gds-users\n"),
+            Empty,
+        ),
+        row(
+            "login -s gds-users",
+            0,
+            Has("SigninToken=fake-token-123"),
+            Empty,
+        ),
+        row(
+            "login --stdout --region us-east-1 gds-users",
+            0,
+            Has("region%3Dus-east-1"),
+            Empty,
+        ),
+        row(
+            "login -s -a gds-users",
+            0,
+            Starts("https://us-east-1.signin.aws.amazon.com/oauth?Action=logout&redirect_uri="),
+            Empty,
+        ),
+        // aws-vault's usage errors: exit 2, nothing on stdout.
+        row(
+            "exec --ec2-server --ecs-server gds-users",
+            2,
+            Empty,
+            Has("Can't use --ec2-server with --ecs-server"),
+        ),
+        row(
+            "exec --json --server gds-users",
+            2,
+            Empty,
+            Has("Can't use --ecs-server with --json"),
+        ),
+        row(
+            "exec -j --ec2-server gds-users",
+            2,
+            Empty,
+            Has("Can't use --ec2-server with --json"),
+        ),
+        row("exec", 2, Empty, Has("<PROFILE>")),
+        row("", 2, Empty, Has("Usage: vault")),
+        // add, remove/rm, list/ls
+        with_env(
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1"),
+                ("AWS_SECRET_ACCESS_KEY", "s1"),
+            ],
+            "add --env --no-add-config spare",
+            0,
+            Has("Added credentials to profile \"spare\" in vault"),
+            Any,
+        ),
+        with_env(
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE2"),
+                ("AWS_SECRET_ACCESS_KEY", "s2"),
+            ],
+            "add --env --add-config extra",
+            0,
+            Has("Added credentials to profile \"extra\" in vault"),
+            Any,
+        ),
+        row(
+            "ls",
+            0,
+            Starts("Profile                  Credentials              Sessions"),
+            Empty,
+        ),
+        row("list --profiles", 0, Has("extra\n"), Empty),
+        row("rm -f spare", 0, Has("Deleted credentials.\n"), Empty),
+        row(
+            "remove --force extra",
+            0,
+            Has("Deleted credentials.\n"),
+            Empty,
+        ),
+        row("remove -s gds-users", 0, Starts("Deleted "), Empty),
+        // Global flags and their variables.
+        row(
+            "--keychain aws-vault list --profiles",
+            0,
+            Has("gds-users\n"),
+            Empty,
+        ),
+        with_env(
+            &[("AWS_VAULT_KEYCHAIN_NAME", "aws-vault")],
+            "list --profiles",
+            0,
+            Has("gds-users\n"),
+            Empty,
+        ),
+        row(
+            "--secret-service-collection awsvault list --profiles",
+            0,
+            Has("gds-users\n"),
+            Empty,
+        ),
+        with_env(
+            &[("AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME", "awsvault")],
+            "list --profiles",
+            0,
+            Has("gds-users\n"),
+            Empty,
+        ),
+        with_env(
+            &[("AWS_VAULT_FILE_DIR", "/nonexistent-vault-dir")],
+            leak(file_dir_flag),
+            0,
+            Has("gds-users\n"),
+            Empty,
+        ),
+        row(leak(file_dir_empty), 0, Empty, Empty),
+        // kingpin's built-ins.
+        row("--completion-script-bash", 0, Has("complete -F"), Empty),
+        row(
+            "--completion-script-zsh",
+            0,
+            Starts("#compdef vault"),
+            Empty,
+        ),
+        row("--completion-bash", 0, Has("exec\n"), Empty),
+        row("--completion-bash exec", 0, Has("gds-users\n"), Empty),
+        row("--help-long", 0, Has("vault exec"), Empty),
+        row("--help-man", 0, Has(".TH vault 1"), Empty),
+        row("--version", 0, Starts("vault "), Empty),
+        row("version", 0, Starts("vault "), Empty),
+        row("-v", 0, Starts("vault "), Empty),
+        row("--help", 0, Has("Usage: vault"), Empty),
+    ];
+    for row in rows {
+        let args = split(row.line);
+        let mut command = world.home.command(&args);
+        for (key, value) in row.env {
+            command.env(key, value);
+        }
+        let run = Run::from(command.output().unwrap());
+        let name = format!("`vault {}`", row.line);
+        assert_eq!(run.status, Some(row.code), "{name}: {run:#?}");
+        row.stdout.check("stdout", &run.stdout, &name);
+        row.stderr.check("stderr", &run.stderr, &name);
+        if row.line == "add --env --add-config extra" {
+            let text = std::fs::read_to_string(&config).unwrap();
+            assert!(text.contains("[profile extra]"), "{text}");
+            assert!(!text.contains("[profile spare]"), "{text}");
+        }
+    }
+
+    // `exec --json` is `export --format json`, byte for byte (the cached session serves both).
+    let exec = world.run(&["exec", "--json", "gds-users"]);
+    let export = world.run(&["export", "--format", "json", "gds-users"]);
+    assert_eq!(exec.ok(), export.ok());
+}
+
+/// Words split on spaces; `\ ` keeps a space inside a word.
+fn split(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                word.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
