@@ -375,3 +375,76 @@ fn split(line: &str) -> Vec<String> {
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
+
+/// `exec --ecs-server` as aws-vault's: `/role-arn/<ARN>` assumes that role from the profile's
+/// credentials (the real aws CLI and boto3 ask it), something else is a 400 with JSON, and
+/// `--lazy` starts the command before any STS call.
+#[test]
+fn ecs_server_routes_and_lazy() {
+    let world = World::new();
+    let readonly = world.moto.role_arn("readonly");
+    let python = support::python();
+    let with_role = format!(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"${{AWS_CONTAINER_CREDENTIALS_FULL_URI}}role-arn/{readonly}\" exec \"$@\""
+    );
+    let aws = [
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ];
+    let mut args = vec![
+        "exec",
+        "--ecs-server",
+        "gds-users",
+        "--",
+        "sh",
+        "-c",
+        &with_role,
+        "sh",
+    ];
+    args.extend(aws);
+    let arn = world.run(&args).ok().trim().to_string();
+    assert!(arn.starts_with(ARN), "{arn}");
+
+    let boto = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
+    let mut args = vec![
+        "exec",
+        "-s",
+        "gds-users",
+        "--",
+        "sh",
+        "-c",
+        &with_role,
+        "sh",
+    ];
+    args.extend([python.as_str(), "-c", boto]);
+    let arn = world.run(&args).ok().trim().to_string();
+    assert!(arn.starts_with(ARN), "{arn}");
+
+    let probe = "import os, urllib.request, urllib.error\n\
+        uri = os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'] + 'role-arn/not-an-arn'\n\
+        req = urllib.request.Request(uri, headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']})\n\
+        try:\n    urllib.request.urlopen(req)\nexcept urllib.error.HTTPError as e:\n    print(e.code, e.headers['Content-Type'], e.read().decode())\n";
+    let run = world.run(&["exec", "--server", "gds-users", "--", &python, "-c", probe]);
+    let out = run.ok();
+    assert!(
+        out.starts_with("400 application/json {\"Message\":\"not a role ARN"),
+        "{out}"
+    );
+
+    // --lazy: the command runs before (and here without) any STS call.
+    world.run(&["clear"]).ok();
+    world.moto.start_recording();
+    world
+        .run(&["exec", "--lazy", "--server", "gds-users", "--", "true"])
+        .ok();
+    assert_eq!(world.moto.credential_calls(), Vec::<String>::new());
+    world
+        .run(&["exec", "--server", "gds-users", "--", "true"])
+        .ok();
+    assert_eq!(world.moto.credential_calls(), ["GetSessionToken"]);
+}

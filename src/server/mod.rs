@@ -30,11 +30,12 @@ pub type Refresh = Box<dyn FnMut() -> Result<Credentials> + Send>;
 pub const URI_VAR: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 pub const TOKEN_VAR: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 
-/// Starts the endpoint, runs the command with `env` plus the endpoint's variables, forwards
+/// Starts the endpoint (credentials `None`: fetched at the first request), runs the command with `env` plus the endpoint's variables, forwards
 /// signals, and returns the command's exit status.
 pub fn run(
-    credentials: Credentials,
+    credentials: Option<Credentials>,
     refresh: Refresh,
+    assume: ecs::Assume,
     min_ttl: Duration,
     program: &OsString,
     args: &[OsString],
@@ -45,7 +46,7 @@ pub fn run(
     })?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     let token = SecretString::from(store::crypto::hex(&store::crypto::random::<32>()));
-    let ecs = ecs::Ecs::new(token.clone(), credentials, refresh, min_ttl);
+    let ecs = ecs::Ecs::new(token.clone(), credentials, refresh, min_ttl).with_roles(assume);
     let server = http::Server::new(Arc::new(ecs), http::Limits::default());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
