@@ -178,9 +178,14 @@ pub struct ExecArgs {
     #[arg(long)]
     pub lazy: bool,
 
-    /// Serve the EC2 instance metadata protocol (IMDSv2) on 127.0.0.1 instead
+    /// Serve the EC2 instance metadata protocol (IMDSv2) on 127.0.0.1 instead, at
+    /// AWS_EC2_METADATA_SERVICE_ENDPOINT (no root needed, unlike aws-vault's)
     #[arg(long)]
     pub ec2_server: bool,
+
+    /// With --ec2-server: also answer IMDSv1 requests (GETs without a token)
+    #[arg(long, requires = "ec2_server")]
+    pub ec2_server_v1: bool,
 
     /// Print the credential_process JSON instead of running a command (aws-vault's
     /// deprecated spelling of `vault export --format json`)

@@ -448,3 +448,124 @@ fn ecs_server_routes_and_lazy() {
         .ok();
     assert_eq!(world.moto.credential_calls(), ["GetSessionToken"]);
 }
+
+/// Set for the copy of this test binary that runs as the command of `vault exec`.
+const SDK_CHILD: &str = "VAULT_DROPIN_SDK_CHILD";
+
+/// `exec --ec2-server`: IMDSv2 on 127.0.0.1 at AWS_EC2_METADATA_SERVICE_ENDPOINT, asked by the
+/// real aws CLI, boto3 and the Rust SDK (which speaks v2 only); tokens checked.
+#[test]
+fn ec2_server_serves_imdsv2() {
+    let world = World::new();
+    let python = support::python();
+    let aws = [
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ];
+    let mut args = vec!["exec", "--ec2-server", "readonly", "--"];
+    args.extend(aws);
+    let arn = world.run(&args).ok().trim().to_string();
+    assert!(arn.starts_with(ARN), "{arn}");
+
+    let boto = "import boto3, botocore.session\n\
+        s = botocore.session.get_session()\n\
+        print(s.get_credentials().method, boto3.client('sts').get_caller_identity()['Arn'])";
+    let run = world.run(&[
+        "exec",
+        "--ec2-server",
+        "readonly",
+        "--",
+        &python,
+        "-c",
+        boto,
+    ]);
+    let out = run.ok().trim().to_string();
+    assert!(out.starts_with(&format!("iam-role {ARN}")), "{out}");
+
+    // The Rust SDK, built from aws-config's default chain: this test binary, run again.
+    let me = std::env::current_exe().unwrap();
+    let mut command = world.home.command([
+        "exec",
+        "--ec2-server",
+        "readonly",
+        "--",
+        me.to_str().unwrap(),
+        "--exact",
+        "rust_sdk_child",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    command.env(SDK_CHILD, "1");
+    let run = Run::from(command.output().unwrap());
+    let out = run.ok();
+    assert!(out.contains(&format!("ARN={ARN}")), "{run:#?}");
+
+    let probe = r#"
+import os, time, urllib.request, urllib.error
+base = os.environ['AWS_EC2_METADATA_SERVICE_ENDPOINT']
+assert 'AWS_ACCESS_KEY_ID' not in os.environ
+def ask(method, path, headers):
+    req = urllib.request.Request(base.rstrip('/') + path, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, ''
+creds = '/latest/meta-data/iam/security-credentials/local-credentials'
+print('no-token', ask('GET', creds, {})[0])
+print('ttl-21601', ask('PUT', '/latest/api/token', {'X-aws-ec2-metadata-token-ttl-seconds': '21601'})[0])
+status, token = ask('PUT', '/latest/api/token', {'X-aws-ec2-metadata-token-ttl-seconds': '1'})
+print('ttl-1', status, ask('GET', creds, {'X-aws-ec2-metadata-token': token})[0])
+time.sleep(1.5)
+print('expired', ask('GET', creds, {'X-aws-ec2-metadata-token': token})[0])
+print('host', ask('GET', creds, {'X-aws-ec2-metadata-token': token, 'Host': 'evil.example'})[0])
+"#;
+    let run = world.run(&[
+        "exec",
+        "--ec2-server",
+        "readonly",
+        "--",
+        &python,
+        "-c",
+        probe,
+    ]);
+    assert_eq!(
+        run.ok(),
+        "no-token 401\nttl-21601 400\nttl-1 200 200\nexpired 401\nhost 403\n"
+    );
+    let run = world.run(&["exec", "--ec2-server-v1", "readonly", "--", "true"]);
+    assert_eq!(run.status, Some(2), "{run:#?}");
+}
+
+/// The Rust SDK client: does nothing unless run by `ec2_server_serves_imdsv2`.
+#[test]
+fn rust_sdk_child() {
+    if std::env::var_os(SDK_CHILD).is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let arn = runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+    });
+    match arn {
+        Ok(out) => println!("ARN={}", out.arn().unwrap_or_default()),
+        Err(e) => panic!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        ),
+    }
+}

@@ -9,13 +9,7 @@ use super::credentials::{Request, obtain, prepare, refuse_nested};
 
 pub fn run(context: &super::Context, args: &ExecArgs) -> Result<u8> {
     refuse_nested()?;
-    if args.ec2_server {
-        return Err(crate::error::Error::Unsupported {
-            profile: args.profile.clone(),
-            what: "`exec --ec2-server` (not built yet; use `exec --ecs-server`)".to_string(),
-        });
-    }
-    if args.server && args.lazy {
+    if (args.server || args.ec2_server) && args.lazy {
         return serve_lazily(context, args);
     }
     let obtained = obtain(context, &Request::new(&args.profile, &args.session)?)?;
@@ -42,11 +36,12 @@ pub fn run(context: &super::Context, args: &ExecArgs) -> Result<u8> {
         env.push(("AWS_PROFILE".into(), args.profile.clone().into()));
     }
     let (program, program_args) = command_line(&args.command, std::env::var_os("SHELL"));
-    if args.server {
+    if args.server || args.ec2_server {
         return serve(
             context,
             args,
             Some(obtained.credentials),
+            obtained.region,
             &program,
             &program_args,
             env,
@@ -70,7 +65,7 @@ fn serve_lazily(context: &super::Context, args: &ExecArgs) -> Result<u8> {
     // The credential variables are taken out again for the server's: none reaches the command.
     let env = child_env(std::env::vars_os(), &args.profile, &none, region.as_deref());
     let (program, program_args) = command_line(&args.command, std::env::var_os("SHELL"));
-    serve(context, args, None, &program, &program_args, env)
+    serve(context, args, None, region, &program, &program_args, env)
 }
 
 /// `--server`: the command asks a local endpoint, which refreshes the session as needed.
@@ -80,12 +75,20 @@ fn serve(
     context: &super::Context,
     args: &ExecArgs,
     credentials: Option<crate::store::Credentials>,
+    region: Option<String>,
     program: &std::ffi::OsString,
     program_args: &[std::ffi::OsString],
     env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 ) -> Result<u8> {
     let ttls = super::credentials::ttls(super::var)?;
-    let assume = role_assumer(context, args, ttls.assume_role)?;
+    let endpoint = if args.ec2_server {
+        crate::server::Endpoint::Imds {
+            v1: args.ec2_server_v1,
+            region,
+        }
+    } else {
+        crate::server::Endpoint::Ecs(role_assumer(context, args, ttls.assume_role)?)
+    };
     let context = context.clone();
     let profile = args.profile.clone();
     let session = crate::cli::SessionArgs {
@@ -108,7 +111,7 @@ fn serve(
     let status = crate::server::run(
         credentials,
         refresh,
-        assume,
+        endpoint,
         ttls.min,
         program,
         program_args,
@@ -159,6 +162,7 @@ fn serve(
     _: &super::Context,
     args: &ExecArgs,
     _: Option<crate::store::Credentials>,
+    _: Option<String>,
     _: &std::ffi::OsString,
     _: &[std::ffi::OsString],
     _: Vec<(std::ffi::OsString, std::ffi::OsString)>,

@@ -31,7 +31,7 @@ pub struct Ecs {
 /// Assumes the role `arn` with `credentials`.
 pub type Assume = Box<dyn Fn(&Credentials, &str) -> Result<Credentials> + Send + Sync>;
 
-struct Served {
+pub(super) struct Served {
     /// `None` until the first request with `--lazy`.
     credentials: Option<Credentials>,
     refresh: Refresh,
@@ -47,9 +47,22 @@ fn stale(credentials: &Credentials, min_ttl: Duration) -> bool {
 }
 
 impl Served {
+    pub(super) fn new(
+        credentials: Option<Credentials>,
+        refresh: Refresh,
+        min_ttl: Duration,
+    ) -> Served {
+        Served {
+            credentials,
+            refresh,
+            min_ttl,
+            roles: HashMap::new(),
+        }
+    }
+
     /// The credentials to hand out: fetched first when there are none yet (`--lazy`) or
     /// they are close to expiry.
-    fn current(&mut self) -> Result<&Credentials> {
+    pub(super) fn current(&mut self) -> Result<&Credentials> {
         match &self.credentials {
             None => crate::debug!("server: getting credentials at the first request"),
             Some(c) if stale(c, self.min_ttl) => crate::debug!(
@@ -253,7 +266,7 @@ impl Handler for Ecs {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
