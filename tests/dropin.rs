@@ -569,3 +569,84 @@ fn rust_sdk_child() {
         ),
     }
 }
+
+/// `credential_source = Ec2InstanceMetadata | EcsContainer` through aws-config's own
+/// providers, pointed at vault's own servers (an outer `vault exec --ec2-server` or
+/// `--ecs-server`), with a role on top against the local STS; an unknown value is an error
+/// naming the file and line.
+#[test]
+fn credential_sources() {
+    let world = World::new();
+    let readonly = world.moto.role_arn("readonly");
+    let config = world.home.path().join(".aws/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "
+[profile from-imds]
+credential_source = Ec2InstanceMetadata
+region = eu-west-1
+
+[profile imds-role]
+credential_source = Ec2InstanceMetadata
+role_arn = {readonly}
+
+[profile ecs-role]
+credential_source = EcsContainer
+role_arn = {readonly}
+
+[profile bad-source]
+credential_source = Ec2Metadata
+"
+    ));
+    let bad_line = text.lines().count();
+    std::fs::write(&config, &text).unwrap();
+
+    // The inner vault is not nested in aws-vault's sense: it is the instance's own program.
+    let inner = format!(
+        "unset AWS_VAULT; AWS_VAULT_FILE_PASSPHRASE='{}' exec vault \"$@\"",
+        support::PASSPHRASE
+    );
+    let caller = |server: &str, profile: &str| {
+        let mut args = vec!["exec", server, "gds-users", "--", "sh", "-c", &inner, "sh"];
+        args.extend(["exec", profile, "--"]);
+        args.extend([
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ]);
+        world.run(&args).ok().trim().to_string()
+    };
+    assert_eq!(
+        caller("--ec2-server", "from-imds"),
+        "arn:aws:iam::123456789012:user/jane"
+    );
+    assert!(caller("--ec2-server", "imds-role").starts_with(ARN));
+    assert!(caller("--ecs-server", "ecs-role").starts_with(ARN));
+
+    // Without an instance to ask, the provider's failure is named.
+    let mut command = world.home.command(["export", "from-imds"]);
+    command.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9/");
+    let run = Run::from(command.output().unwrap());
+    let stderr = run.fails();
+    assert!(
+        stderr.starts_with(
+            "error: profile `from-imds`: credential_source Ec2InstanceMetadata gave no credentials"
+        ),
+        "{stderr}"
+    );
+
+    let stderr = world
+        .run(&["exec", "bad-source", "--", "true"])
+        .fails()
+        .to_string();
+    assert!(
+        stderr.contains(&format!(
+            ".aws/config` line {bad_line}: credential_source `Ec2Metadata` is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+        )),
+        "{stderr}"
+    );
+}
