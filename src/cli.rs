@@ -26,8 +26,68 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub debug: bool,
 
+    #[command(flatten)]
+    pub compat: GlobalCompat,
+
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// aws-vault's global flags and kingpin's built-ins, with aws-vault's meaning.
+#[derive(Debug, Args)]
+pub struct GlobalCompat {
+    /// The file store's folder [env: AWS_VAULT_FILE_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub file_dir: Option<String>,
+
+    /// macOS keychain name (aws-vault's `aws-vault.keychain`); vault uses the login keychain,
+    /// so this is accepted and has no effect
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "AWS_VAULT_KEYCHAIN_NAME",
+        hide_env_values = true
+    )]
+    pub keychain: Option<String>,
+
+    /// secret-service collection to create entries in (default: the default collection)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME",
+        hide_env_values = true
+    )]
+    pub secret_service_collection: Option<String>,
+
+    /// ByteNess's macOS Touch ID unlock: accepted, no effect (vault has no such unlock)
+    #[arg(long, global = true, hide = true, env = "AWS_VAULT_BIOMETRICS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub biometrics: bool,
+
+    /// Print the bash completion script (as `vault completion bash`)
+    #[arg(long, hide = true)]
+    pub completion_script_bash: bool,
+
+    /// Print the zsh completion script (as `vault completion zsh`)
+    #[arg(long, hide = true)]
+    pub completion_script_zsh: bool,
+
+    /// kingpin's completion query: the words typed so far, answered one candidate a line
+    #[arg(long, hide = true, num_args = 0.., allow_hyphen_values = true, value_name = "WORDS")]
+    pub completion_bash: Option<Vec<String>>,
+
+    /// Help for every command at once
+    #[arg(long)]
+    pub help_long: bool,
+
+    /// A man page (roff) on stdout
+    #[arg(long)]
+    pub help_man: bool,
+
+    /// -v: the version, as ByteNess's aws-vault
+    #[arg(short = 'v', hide = true)]
+    pub version_short: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,7 +98,10 @@ pub enum Command {
     )]
     Add(AddArgs),
     /// Delete a profile's keys from the vault, and the sessions made from them
-    #[command(after_help = "Examples:\n  vault remove gds-users\n  vault remove gds-users -f")]
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  vault remove gds-users\n  vault remove gds-users -f"
+    )]
     Remove(RemoveArgs),
     /// Replace a profile's stored access key with a new one, then delete the old one
     #[command(
@@ -74,13 +137,18 @@ pub enum Command {
     #[command(after_help = "Examples:\n  vault clear\n  vault clear target-account")]
     Clear(ClearArgs),
     /// List profiles, the vault entries they use and their cached sessions
-    #[command(after_help = "Examples:\n  vault list\n  vault list --profiles")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  vault list\n  vault list --profiles"
+    )]
     List(ListArgs),
     /// Show a profile's resolved settings and its chain of credential sources
     #[command(
         after_help = "Examples:\n  vault show target-account\n  vault show target-account --json"
     )]
     Show(ShowArgs),
+    /// Print vault's version (as `--version`)
+    Version,
 }
 
 #[derive(Debug, Args)]
@@ -93,8 +161,12 @@ pub struct AddArgs {
     pub env: bool,
 
     /// Do not add a `[profile NAME]` section to the config file
-    #[arg(long)]
+    #[arg(long, overrides_with = "add_config")]
     pub no_add_config: bool,
+
+    /// Add a `[profile NAME]` section to the config file when there is none (the default)
+    #[arg(long, overrides_with = "no_add_config")]
+    pub add_config: bool,
 }
 
 #[derive(Debug, Args)]
@@ -104,10 +176,33 @@ pub struct ExecArgs {
 
     /// Serve credentials from a local endpoint (refreshed as they near expiry) instead of
     /// putting them in the environment; vault stays the parent and forwards signals
-    #[arg(long)]
+    #[arg(short = 's', long, visible_alias = "ecs-server")]
     pub server: bool,
 
+    /// With a server: get the credentials at the first request, not before the command starts
+    #[arg(long)]
+    pub lazy: bool,
+
+    /// Serve the EC2 instance metadata protocol (IMDSv2) on 127.0.0.1 instead, at
+    /// AWS_EC2_METADATA_SERVICE_ENDPOINT (no root needed, unlike aws-vault's)
+    #[arg(long)]
+    pub ec2_server: bool,
+
+    /// With --ec2-server: also answer IMDSv1 requests (GETs without a token)
+    #[arg(long, requires = "ec2_server")]
+    pub ec2_server_v1: bool,
+
+    /// Print the credential_process JSON instead of running a command (aws-vault's
+    /// deprecated spelling of `vault export --format json`)
+    #[arg(short = 'j', long, hide = true)]
+    pub json: bool,
+
+    /// Set AWS_PROFILE for the command instead of credentials (ByteNess)
+    #[arg(long, env = "AWS_VAULT_PROFILE_ENV", hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub profile_env: bool,
+
     /// The profile whose credentials to use
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
     pub profile: String,
 
     /// The command and its arguments (default: $SHELL, else /bin/sh)
@@ -123,7 +218,13 @@ pub struct ExecArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
     /// How long the session should last (e.g. 1h, 90m, 3600s)
-    #[arg(short, long, value_name = "DURATION")]
+    #[arg(
+        short,
+        long,
+        value_name = "DURATION",
+        env = "AWS_VAULT_DURATION",
+        hide_env_values = true
+    )]
     pub duration: Option<String>,
 
     /// Skip GetSessionToken: use the long-lived keys (or assume the role) directly
@@ -137,6 +238,10 @@ pub struct SessionArgs {
     /// The region (sets AWS_REGION and AWS_DEFAULT_REGION)
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Print an SSO sign-in URL instead of opening a browser
+    #[arg(long, env = "AWS_VAULT_STDOUT", hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub stdout: bool,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +254,7 @@ pub struct ExportArgs {
     pub format: ExportFormat,
 
     /// The profile whose credentials to print
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
     pub profile: String,
 }
 
@@ -208,6 +314,10 @@ pub struct RemoveArgs {
     /// Delete without asking
     #[arg(short, long)]
     pub force: bool,
+
+    /// Delete only the profile's cached sessions (aws-vault's legacy flag; `vault clear`)
+    #[arg(short, long, hide = true)]
+    pub sessions_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -243,18 +353,37 @@ pub struct RotateArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The profile to sign in with
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
     pub profile: String,
 
     /// Print the sign-in URL instead of opening a browser
-    #[arg(long)]
+    #[arg(short, long)]
     pub stdout: bool,
+
+    /// Sign out of any console session first, so this one is not refused (ByteNess)
+    #[arg(short, long, env = "AWS_VAULT_AUTO_LOGOUT", hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub auto_logout: bool,
+
+    /// The region of the console
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Skip GetSessionToken in the chain (a role is assumed from the keys directly)
+    #[arg(short, long)]
+    pub no_session: bool,
 
     /// The console page to open, after the console address (e.g. s3/home)
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
 
     /// How long the session lasts (e.g. 1h, 90m): the federation token's, or the role's
-    #[arg(short, long, value_name = "DURATION")]
+    #[arg(
+        short,
+        long,
+        value_name = "DURATION",
+        env = "AWS_VAULT_DURATION",
+        hide_env_values = true
+    )]
     pub duration: Option<String>,
 
     /// The MFA code, instead of asking for it
@@ -270,4 +399,32 @@ pub struct ShowArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+impl GlobalCompat {
+    /// Whether a flag that acts on its own (prints something and exits) was given.
+    pub fn acts(&self) -> bool {
+        self.completion_script_bash
+            || self.completion_script_zsh
+            || self.completion_bash.is_some()
+            || self.help_long
+            || self.help_man
+            || self.version_short
+    }
+}
+
+impl Cli {
+    /// aws-vault's checks of flags that cannot go together: a usage error (exit 2), worded
+    /// as aws-vault words it.
+    pub fn conflict(&self) -> Option<&'static str> {
+        let Some(Command::Exec(exec)) = &self.command else {
+            return None;
+        };
+        match (exec.ec2_server, exec.server, exec.json) {
+            (true, true, _) => Some("Can't use --ec2-server with --ecs-server"),
+            (true, _, true) => Some("Can't use --ec2-server with --json"),
+            (_, true, true) => Some("Can't use --ecs-server with --json"),
+            _ => None,
+        }
+    }
 }

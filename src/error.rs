@@ -64,6 +64,18 @@ pub enum Error {
         key: &'static str,
         problem: String,
     },
+    /// `credential_source` with a value the SDKs do not know, where it is written.
+    UnknownCredentialSource {
+        path: PathBuf,
+        line: usize,
+        value: String,
+    },
+    /// `credential_source` named a provider that gave no credentials.
+    CredentialSource {
+        profile: String,
+        source: String,
+        problem: String,
+    },
     /// vault's own `config.toml`.
     Settings {
         path: PathBuf,
@@ -573,6 +585,19 @@ impl fmt::Display for Error {
                 key,
                 problem,
             } => write!(f, "profile `{profile}`: `{key}`: {problem}"),
+            Error::UnknownCredentialSource { path, line, value } => write!(
+                f,
+                "`{}` line {line}: credential_source `{value}` is not one of Environment, Ec2InstanceMetadata, EcsContainer",
+                path.display()
+            ),
+            Error::CredentialSource {
+                profile,
+                source,
+                problem,
+            } => write!(
+                f,
+                "profile `{profile}`: credential_source {source} gave no credentials: {problem}"
+            ),
             Error::Settings { path, problem } => write!(f, "`{}`: {problem}", path.display()),
             Error::BadValue { name, problem } => write!(f, "`{name}`: {problem}"),
             Error::Output(e) => write!(f, "could not write the output: {e}"),

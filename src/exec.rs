@@ -24,6 +24,14 @@ pub const REMOVED: &[&str] = &[
     "AWS_VAULT_FILE_PASSPHRASE",
 ];
 
+/// The variables that carry the credentials themselves.
+pub const CREDENTIAL_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
 /// The child's environment: the parent's, less `REMOVED`, plus `AWS_VAULT`, the
 /// credentials, their expiry (RFC 3339, UTC) and the region when one is known.
 pub fn child_env(

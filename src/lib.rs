@@ -44,6 +44,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if cli.command.is_none() && !cli.compat.acts() {
+        use clap::CommandFactory;
+        let e = cli::Cli::command().error(
+            clap::error::ErrorKind::MissingSubcommand,
+            "a command is needed: run `vault --help` for the list",
+        );
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
+    if let Some(problem) = cli.conflict() {
+        use clap::CommandFactory;
+        let e = cli::Cli::command().error(clap::error::ErrorKind::ArgumentConflict, problem);
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
     if cli.debug {
         debug::enable();
     }

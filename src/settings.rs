@@ -31,6 +31,8 @@ pub struct Settings {
     /// How long an unlocked file store stays unlocked; zero disables the unlock cache.
     pub unlock_ttl: Duration,
     pub file_dir: PathBuf,
+    /// secret-service: the label of the collection new entries go in; `None` the default one.
+    pub collection: Option<String>,
 }
 
 pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -54,6 +56,7 @@ impl From<&Settings> for store::Options {
             file_dir: settings.file_dir.clone(),
             index_dir: default_file_dir().join("index"),
             unlock_ttl: settings.unlock_ttl,
+            collection: settings.collection.clone(),
         }
     }
 }
@@ -92,7 +95,18 @@ impl Settings {
             prompt,
             unlock_ttl,
             file_dir,
+            collection: None,
         })
+    }
+
+    /// aws-vault's global flags: `--file-dir` beats AWS_VAULT_FILE_DIR and config.toml;
+    /// `--secret-service-collection` (or its variable) names the secret-service collection.
+    pub fn with_flags(mut self, file_dir: Option<&str>, collection: Option<&str>) -> Settings {
+        if let Some(dir) = file_dir.filter(|d| !d.is_empty()) {
+            self.file_dir = expand_home(dir);
+        }
+        self.collection = collection.filter(|c| !c.is_empty()).map(str::to_string);
+        self
     }
 }
 

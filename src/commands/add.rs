@@ -58,6 +58,7 @@ pub fn run(context: &super::Context, args: &AddArgs) -> Result<()> {
         .profiles
         .get(profile)
         .is_some_and(|p| p.origin.file == FileKind::Config);
+    // `--add-config` is the default; `--no-add-config` (the last of the two given) turns it off.
     if !args.no_add_config && !in_config {
         append_section(&config.config_path, profile)?;
     }

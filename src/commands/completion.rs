@@ -11,10 +11,15 @@ use crate::error::Result;
 const PROFILE_COMMANDS: &str = "exec export show add remove clear login rotate";
 
 pub fn run(args: &CompletionArgs) -> Result<()> {
+    script(args.shell)
+}
+
+/// The script for `shell` (also `--completion-script-bash` and `-zsh`, aws-vault's spelling).
+pub fn script(shell: Shell) -> Result<()> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "vault", &mut script);
+    clap_complete::generate(shell, &mut Cli::command(), "vault", &mut script);
     let mut script = String::from_utf8(script).expect("completion scripts are UTF-8");
-    match args.shell {
+    match shell {
         Shell::Bash => script.push_str(&bash_profiles()),
         Shell::Fish => script.push_str(&fish_profiles()),
         Shell::Zsh => script = zsh_profiles(&script),

@@ -117,6 +117,7 @@ pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) ->
         overrides.flag("region", region.to_string(), "--region");
     }
     let chain = resolver.chain(profile, &overrides)?;
+    check_credential_source(&config, &chain)?;
     super::warn_plaintext_keys(&config, &chain);
     let asker = context.asker(&settings);
     Ok(Prepared {
@@ -125,6 +126,34 @@ pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) ->
         chain,
         asker,
     })
+}
+
+/// `credential_source` takes the SDKs' three values; another is named with its file and line.
+fn check_credential_source(config: &crate::config::Config, chain: &Chain) -> Result<()> {
+    use crate::config::resolve::{Base, From};
+    let Base::NamedSource { profile, source } = &chain.base else {
+        return Ok(());
+    };
+    if matches!(
+        source.as_str(),
+        "Environment" | "Ec2InstanceMetadata" | "EcsContainer"
+    ) {
+        return Ok(());
+    }
+    match profile.settings.get("credential_source").map(|v| &v.from) {
+        Some(From::File { file, line, .. }) => Err(Error::UnknownCredentialSource {
+            path: config.path(*file).to_path_buf(),
+            line: *line,
+            value: source.clone(),
+        }),
+        _ => Err(Error::BadSetting {
+            profile: profile.name.clone(),
+            key: "credential_source",
+            problem: format!(
+                "`{source}` is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+            ),
+        }),
+    }
 }
 
 impl Prepared {

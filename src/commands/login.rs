@@ -43,7 +43,7 @@ pub fn run(context: &super::Context, args: &LoginArgs) -> Result<()> {
         .map(|d| parse_duration(d, "--duration"))
         .transpose()?;
     let profile = args.profile.as_str();
-    let mut prepared = prepare(context, profile, None)?;
+    let mut prepared = prepare(context, profile, args.region.as_deref())?;
     let plain_keys = prepared.chain.roles.is_empty()
         && matches!(
             prepared.chain.base,
@@ -52,7 +52,7 @@ pub fn run(context: &super::Context, args: &LoginArgs) -> Result<()> {
     // Plain keys: the keys themselves, for GetFederationToken; else the chain's session.
     let options = Options {
         duration: if plain_keys { None } else { duration },
-        no_session: plain_keys,
+        no_session: plain_keys || args.no_session,
     };
     let credentials = prepared.credentials(profile, options, args.mfa_token.clone())?;
     let region = prepared.region();
@@ -84,7 +84,10 @@ pub fn run(context: &super::Context, args: &LoginArgs) -> Result<()> {
     let path = args.path.as_deref().unwrap_or_default();
     let destination = destination(&console, path, region.as_deref());
     crate::debug!("sign-in token received; the console opens at {destination}");
-    let url = login_url(&federation, &destination, &token);
+    let mut url = login_url(&federation, &destination, &token);
+    if args.auto_logout {
+        url = logout_first(&url);
+    }
     if args.stdout {
         return super::print(&format!("{}\n", url.expose_secret()));
     }
@@ -201,6 +204,15 @@ fn login_url(federation: &str, destination: &str, token: &SecretString) -> Secre
         query_separator(federation),
         encode(destination),
         encode(token.expose_secret())
+    ))
+}
+
+/// ByteNess's `--auto-logout`: sign out of the console first, then follow the sign-in URL
+/// (the console refuses a second sign-in while a session is open).
+fn logout_first(login: &SecretString) -> SecretString {
+    SecretString::from(format!(
+        "https://us-east-1.signin.aws.amazon.com/oauth?Action=logout&redirect_uri={}",
+        encode(login.expose_secret())
     ))
 }
 

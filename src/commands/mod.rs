@@ -4,6 +4,7 @@
 mod add;
 mod alias;
 mod clear;
+mod compat;
 mod completion;
 pub(crate) mod credentials;
 mod exec;
@@ -27,12 +28,21 @@ use crate::store::{self, Store};
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).
 pub fn run(cli: Cli) -> Result<u8> {
+    if let Some(done) = compat::run(&cli) {
+        return done.map(|()| 0);
+    }
     let context = Context {
         backend: cli.backend,
         prompt: cli.prompt.and_then(|named| named.0),
         terminal: true,
+        file_dir: cli.compat.file_dir,
+        collection: cli.compat.secret_service_collection,
     };
-    let done = match cli.command {
+    // `lib::run` has refused a command line with neither a command nor a compat action.
+    let Some(command) = cli.command else {
+        return Ok(2);
+    };
+    let done = match command {
         Command::Add(args) => add::run(&context, &args),
         Command::Remove(args) => remove::run(&context, &args),
         Command::Rotate(args) => rotate::run(&context, &args),
@@ -44,6 +54,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completion(args) => completion::run(&args),
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
+        Command::Version => compat::version(),
     };
     done.map(|()| 0)
 }
@@ -58,6 +69,10 @@ pub(crate) struct Context {
     /// Whether questions may go to the terminal: not in `exec --server` refreshes, where the
     /// command owns it.
     pub(crate) terminal: bool,
+    /// `--file-dir`, which beats AWS_VAULT_FILE_DIR.
+    file_dir: Option<String>,
+    /// `--secret-service-collection` or AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME.
+    collection: Option<String>,
 }
 
 impl Context {
@@ -66,7 +81,7 @@ impl Context {
         if self.prompt.is_some() {
             settings.prompt = self.prompt;
         }
-        Ok(settings)
+        Ok(settings.with_flags(self.file_dir.as_deref(), self.collection.as_deref()))
     }
 
     /// The store, asking through the prompt driver when it must be unlocked.

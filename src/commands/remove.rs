@@ -8,6 +8,11 @@ use crate::store::{self, EntryId};
 pub fn run(context: &super::Context, args: &RemoveArgs) -> Result<()> {
     let profile = args.profile.as_str();
     let mut store = context.store()?;
+    if args.sessions_only {
+        // aws-vault's legacy `remove -s`: the profile's cached sessions only, keys kept.
+        let sessions = store::remove_sessions(store.as_mut(), |key| key.profile == profile)?;
+        return super::print(&format!("Deleted {sessions} sessions.\n"));
+    }
     if !store.list()?.has_keys(profile) {
         return Err(Error::NoKeys {
             profile: profile.to_string(),

@@ -3,14 +3,18 @@
 //! random `AWS_CONTAINER_AUTHORIZATION_TOKEN`), refreshing them before they expire. For
 //! long-running work: the SDKs ask the endpoint again as the credentials near expiry.
 //!
+//! `exec --ec2-server` serves the EC2 instance metadata protocol instead (`imds.rs`), at
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
+//!
 //! This file owns the listener, the command and signal forwarding; `http.rs` the connections
-//! (who may connect, how much they may send), `ecs.rs` the route. Nothing here may listen
+//! (who may connect, how much they may send), `ecs.rs` and `imds.rs` the routes. Nothing here may listen
 //! anywhere but 127.0.0.1 or give the command the keys themselves.
 //!
 //! Signals sent to vault are forwarded to the command; vault exits with its status.
 
 pub mod ecs;
 pub mod http;
+pub mod imds;
 
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -29,12 +33,22 @@ pub type Refresh = Box<dyn FnMut() -> Result<Credentials> + Send>;
 /// The variables the command gets instead of the keys themselves.
 pub const URI_VAR: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 pub const TOKEN_VAR: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+pub const IMDS_VAR: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
 
-/// Starts the endpoint, runs the command with `env` plus the endpoint's variables, forwards
+/// Which protocol the endpoint speaks.
+pub enum Endpoint {
+    /// Container credentials; `/role-arn/<ARN>` assumes roles with this.
+    Ecs(ecs::Assume),
+    /// EC2 instance metadata (IMDSv2; v1 too when `v1`).
+    Imds { v1: bool, region: Option<String> },
+}
+
+/// Starts the endpoint (credentials `None`: fetched at the first request), runs the command with `env` plus the endpoint's variables, forwards
 /// signals, and returns the command's exit status.
 pub fn run(
-    credentials: Credentials,
+    credentials: Option<Credentials>,
     refresh: Refresh,
+    endpoint: Endpoint,
     min_ttl: Duration,
     program: &OsString,
     args: &[OsString],
@@ -43,37 +57,46 @@ pub fn run(
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Server {
         problem: format!("could not listen on 127.0.0.1: {e}"),
     })?;
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let token = SecretString::from(store::crypto::hex(&store::crypto::random::<32>()));
-    let ecs = ecs::Ecs::new(token.clone(), credentials, refresh, min_ttl);
-    let server = http::Server::new(Arc::new(ecs), http::Limits::default());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            match stream {
-                Ok(stream) => server.handle(stream),
-                Err(e) => {
-                    // Out of file descriptors, say: wait rather than spin.
-                    crate::debug!("server: accept failed: {e}");
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-    });
-    crate::debug!("server: listening on 127.0.0.1:{port}");
-
+    let address = listener.local_addr().map_err(|e| Error::Server {
+        problem: format!("could not listen on 127.0.0.1: {e}"),
+    })?;
+    let port = address.port();
     // The command gets the endpoint, not the keys.
     env.retain(|(key, _)| {
         let key = key.to_string_lossy();
-        !matches!(
-            key.as_ref(),
-            "AWS_ACCESS_KEY_ID"
-                | "AWS_SECRET_ACCESS_KEY"
-                | "AWS_SESSION_TOKEN"
-                | "AWS_CREDENTIAL_EXPIRATION"
-        )
+        !crate::exec::CREDENTIAL_VARS.contains(&key.as_ref())
+            && !matches!(
+                key.as_ref(),
+                URI_VAR
+                    | TOKEN_VAR
+                    | IMDS_VAR
+                    | "AWS_EC2_METADATA_DISABLED"
+                    | "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+                    | "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+            )
     });
-    env.push((URI_VAR.into(), format!("http://127.0.0.1:{port}/").into()));
-    env.push((TOKEN_VAR.into(), token.expose_secret().into()));
+    match endpoint {
+        Endpoint::Ecs(assume) => {
+            let token = SecretString::from(store::crypto::hex(&store::crypto::random::<32>()));
+            let ecs =
+                ecs::Ecs::new(token.clone(), credentials, refresh, min_ttl).with_roles(assume);
+            serve(
+                listener,
+                http::Server::new(Arc::new(ecs), http::Limits::default()),
+            );
+            env.push((URI_VAR.into(), format!("http://127.0.0.1:{port}/").into()));
+            env.push((TOKEN_VAR.into(), token.expose_secret().into()));
+        }
+        Endpoint::Imds { v1, region } => {
+            let imds = imds::Imds::new(address, v1, region, credentials, refresh, min_ttl);
+            serve(
+                listener,
+                http::Server::new(Arc::new(imds), http::Limits::default()),
+            );
+            env.push((IMDS_VAR.into(), format!("http://127.0.0.1:{port}/").into()));
+        }
+    }
+    crate::debug!("server: listening on 127.0.0.1:{port}");
 
     // Catch signals before the command starts, so none arrives unhandled in between.
     let signals = catch_signals();
@@ -92,6 +115,22 @@ pub fn run(
         source,
     })?;
     Ok(exit_status(status))
+}
+
+/// Answers the listener's connections on a thread of its own.
+fn serve<H: http::Handler>(listener: TcpListener, server: http::Server<H>) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            match stream {
+                Ok(stream) => server.handle(stream),
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    crate::debug!("server: accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    });
 }
 
 /// The status a shell would report: the code, or 128 + the signal that ended the command.

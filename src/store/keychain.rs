@@ -23,6 +23,8 @@ const SERVICE: &str = "vault-aws";
 pub struct KeychainStore {
     backend: Backend,
     index_dir: PathBuf,
+    /// secret-service only: the collection label new items go in (`None`: the default).
+    collection: Option<String>,
 }
 
 /// What the keychain holds for one entry.
@@ -38,7 +40,18 @@ struct Item {
 impl KeychainStore {
     /// `index_dir` is where the index of this backend's entries is kept.
     pub fn new(backend: Backend, index_dir: PathBuf) -> KeychainStore {
-        KeychainStore { backend, index_dir }
+        KeychainStore {
+            backend,
+            index_dir,
+            collection: None,
+        }
+    }
+
+    /// secret-service: create new items in the collection with this label (keyring's
+    /// `target`: made when missing; items are found in every collection).
+    pub fn in_collection(mut self, collection: Option<String>) -> KeychainStore {
+        self.collection = collection;
+        self
     }
 
     fn index_path(&self) -> PathBuf {
@@ -54,7 +67,8 @@ impl KeychainStore {
     }
 
     fn entry(&self, id: &EntryId) -> Result<keyring::Entry> {
-        credential(self.backend, &id.text()).map_err(|e| self.unavailable(e))
+        credential(self.backend, self.collection.as_deref(), &id.text())
+            .map_err(|e| self.unavailable(e))
     }
 
     fn read_index(&self) -> Result<Vec<EntryMeta>> {
@@ -167,7 +181,12 @@ impl Store for KeychainStore {
 }
 
 /// A keyring entry in the named backend, where this platform has it.
-fn credential(backend: Backend, user: &str) -> keyring::Result<keyring::Entry> {
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+fn credential(
+    backend: Backend,
+    collection: Option<&str>,
+    user: &str,
+) -> keyring::Result<keyring::Entry> {
     let not_here = || {
         keyring::Error::Invalid(
             "backend".to_string(),
@@ -177,7 +196,7 @@ fn credential(backend: Backend, user: &str) -> keyring::Result<keyring::Entry> {
     let credential: Box<keyring::credential::Credential> = match backend {
         #[cfg(target_os = "linux")]
         Backend::SecretService => Box::new(keyring::secret_service::SsCredential::new_with_target(
-            None, SERVICE, user,
+            collection, SERVICE, user,
         )?),
         #[cfg(target_os = "linux")]
         Backend::Keyctl => Box::new(keyring::keyutils::KeyutilsCredential::new_with_target(

@@ -264,6 +264,9 @@ pub struct Options {
     pub index_dir: PathBuf,
     /// Zero disables the unlock cache.
     pub unlock_ttl: Duration,
+    /// secret-service: the label of the collection new entries are created in (keyring's
+    /// `target`); `None` the default collection.
+    pub collection: Option<String>,
 }
 
 /// Opens the store that the options name, or the platform's default: the OS keychain when
@@ -285,7 +288,10 @@ pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<
                 new_kdf: crypto::Kdf::new,
             },
         )),
-        other => Box::new(keychain::KeychainStore::new(other, options.index_dir)),
+        other => Box::new(
+            keychain::KeychainStore::new(other, options.index_dir)
+                .in_collection(options.collection),
+        ),
     })
 }
 

@@ -253,6 +253,36 @@ pub fn federation_token(
     Ok(temporary(credentials))
 }
 
+/// AssumeRole of `role_arn` with `credentials`, no MFA, vault's default session name: the
+/// `/role-arn/` route of `exec --server`. Refused credentials are named as `source`'s.
+pub fn assume_role(
+    credentials: &Credentials,
+    role_arn: &str,
+    duration: u64,
+    region: Option<&str>,
+    endpoint: Option<&str>,
+    source: &str,
+) -> Result<Credentials> {
+    let operation = "sts.AssumeRole";
+    let client = client(region, endpoint, Some(credentials), attempt_timeout()?);
+    let out = runtime()
+        .block_on(
+            client
+                .assume_role()
+                .role_arn(role_arn)
+                .role_session_name(default_session_name())
+                .duration_seconds(i32::try_from(duration).unwrap_or(i32::MAX))
+                .send(),
+        )
+        .map_err(|e| Failure::from(e).into_plain_error(operation, endpoint, source))?;
+    let credentials = out.credentials.ok_or_else(|| Error::Sts {
+        operation: operation.to_string(),
+        code: "NoCredentials".to_string(),
+        message: "the response held no credentials".to_string(),
+    })?;
+    Ok(temporary(credentials))
+}
+
 fn temporary(credentials: aws_sdk_sts::types::Credentials) -> Credentials {
     Credentials {
         access_key_id: credentials.access_key_id,

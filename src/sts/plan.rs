@@ -65,6 +65,10 @@ pub enum Source {
     PlaintextKeys { profile: String },
     /// `credential_source = Environment`: vault's own AWS_ACCESS_KEY_ID and friends.
     Environment,
+    /// `credential_source = Ec2InstanceMetadata`: the instance's role, from IMDS.
+    Ec2InstanceMetadata,
+    /// `credential_source = EcsContainer`: the container's credentials endpoint.
+    EcsContainer,
     /// The first step makes credentials from nothing (web identity, credential_process).
     None,
 }
@@ -164,6 +168,16 @@ pub fn plan(chain: &Chain, options: Options, ttls: Ttls) -> Result<Plan> {
         ),
         Base::NamedSource { profile, source } => match source.as_str() {
             "Environment" => (Source::Environment, Vec::new(), "environment".to_string()),
+            "Ec2InstanceMetadata" => (
+                Source::Ec2InstanceMetadata,
+                Vec::new(),
+                "ec2-instance-metadata".to_string(),
+            ),
+            "EcsContainer" => (
+                Source::EcsContainer,
+                Vec::new(),
+                "ecs-container".to_string(),
+            ),
             other => {
                 return Err(Error::Unsupported {
                     profile: profile.name.clone(),

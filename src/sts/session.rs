@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::aws;
 use super::plan::{Call, Plan, Source, Step};
+use super::{aws, providers};
 use crate::config::resolve::Chain;
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
@@ -255,6 +255,14 @@ impl Sessions<'_> {
                         needed_by: None,
                     }),
                 }
+            }
+            Source::Ec2InstanceMetadata | Source::EcsContainer => {
+                let provider = match self.plan.source {
+                    Source::Ec2InstanceMetadata => providers::Provider::Ec2InstanceMetadata,
+                    _ => providers::Provider::EcsContainer,
+                };
+                let profile = &self.chain.base.profile().name;
+                providers::credentials(provider, profile).map(Some)
             }
             Source::None => Ok(None),
         }
