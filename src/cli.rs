@@ -76,6 +76,11 @@ pub enum Command {
         after_help = "Examples:\n  vault show target-account\n  vault show target-account --json"
     )]
     Show(ShowArgs),
+    /// Bring keys in from aws-vault's stores, a plaintext credentials file, or another backend
+    #[command(
+        after_help = "Examples:\n  vault import aws-vault\n  vault import aws-vault --from file --dry-run\n  vault import credentials-file\n  vault import vault --from file"
+    )]
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -265,4 +270,45 @@ pub struct ShowArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Copy the long-lived keys aws-vault holds (its store is never changed)
+    AwsVault(ImportAwsVaultArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAwsVaultArgs {
+    /// aws-vault's backend: file, secret-service, pass, keychain, wincred, kwallet, keyctl
+    /// (default: aws-vault's default for this platform; on Linux `file` when the Secret
+    /// Service has no `awsvault` collection)
+    #[arg(long, value_name = "BACKEND")]
+    pub from: Option<String>,
+
+    /// The file store's folder (default ~/.awsvault/keys), or for pass the password store
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+
+    /// The folder in the password store that aws-vault used (`--pass-prefix` of aws-vault)
+    #[arg(long = "pass-prefix", value_name = "PREFIX", id = "import_pass_prefix")]
+    pub pass_prefix: Option<String>,
+
+    /// Only this profile (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace keys the vault already holds
+    #[arg(long)]
+    pub overwrite: bool,
 }

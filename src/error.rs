@@ -115,6 +115,16 @@ pub enum Error {
         profile: String,
         store: String,
     },
+    /// An import source that cannot be read at all.
+    ImportSource {
+        source: String,
+        problem: String,
+        hint: String,
+    },
+    /// `vault import` printed its report and some profiles were not imported.
+    ImportIncomplete {
+        failed: usize,
+    },
     /// Something vault does not do yet, said plainly.
     Unsupported {
         profile: String,
@@ -334,6 +344,10 @@ impl Error {
             Error::AddToSourcedProfile { source, .. } => {
                 Some(format!("add the keys to the source instead: `vault add {source}`"))
             }
+            Error::ImportSource { hint, .. } => Some(hint.clone()),
+            Error::ImportIncomplete { .. } => Some(
+                "everything else was imported; the lines above say why each was not".to_string(),
+            ),
             Error::NoKeys { .. } => {
                 Some("`vault list --credentials` shows the entries there are".to_string())
             }
@@ -552,6 +566,14 @@ impl fmt::Display for Error {
             ),
             Error::NoKeys { profile, store } => {
                 write!(f, "no credentials for profile `{profile}` in {store}")
+            }
+            Error::ImportSource {
+                source, problem, ..
+            } => {
+                write!(f, "cannot import from {source}: {problem}")
+            }
+            Error::ImportIncomplete { failed } => {
+                write!(f, "{failed} not imported")
             }
             Error::Unsupported { profile, what } => {
                 write!(

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completion(args) => completion::run(&args),
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
+        Command::Import(args) => crate::import::run(&context, &args),
     };
     done.map(|()| 0)
 }

@@ -1,0 +1,397 @@
+//! `vault import`: aws-vault's stores built by independent tools (jwcrypto for the file
+//! store, gnome-keyring + secret-tool for the Secret Service, pass + gpg), imported by the
+//! real binary; the source is checked unchanged afterwards.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::json;
+use support::{Home, Run, World};
+
+const ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const PASSPHRASE: &str = "vault test passphrase";
+
+/// aws-vault's credential JSON as aws-vault ≥ 6.4 writes it (`add`).
+fn v2(id: &str, secret: &str) -> String {
+    json!({"AccessKeyID": id, "SecretAccessKey": secret, "SessionToken": "", "Source": "",
+           "CanExpire": false, "Expires": "0001-01-01T00:00:00Z"})
+    .to_string()
+}
+
+/// Before aws-vault 6.4 (SDK v1).
+fn v1(id: &str, secret: &str) -> String {
+    json!({"AccessKeyID": id, "SecretAccessKey": secret, "SessionToken": "",
+           "ProviderName": "StaticProvider"})
+    .to_string()
+}
+
+/// Writes aws-vault JWE files into `dir` with jwcrypto: (key, passphrase, inner JSON, p2c).
+fn file_store(home: &Home, dir: &Path, items: &[(&str, &str, String, u64)]) {
+    let specs: Vec<_> = items
+        .iter()
+        .map(|(key, pw, data, p2c)| json!({"key": key, "passphrase": pw, "data": data, "p2c": p2c}))
+        .collect();
+    let mut child = home
+        .child(
+            &support::python(),
+            &[
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/support/aws_vault_store.py"
+                ),
+                "file",
+                dir.to_str().unwrap(),
+            ],
+        )
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(serde_json::to_string(&specs).unwrap().as_bytes())
+        .unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+/// Every file under `dir` with its bytes and mode: to check a source is unchanged.
+fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut all = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        if meta.is_dir() {
+            for (k, v) in snapshot(&entry.path()) {
+                all.insert(format!("{}/{k}", entry.file_name().to_string_lossy()), v);
+            }
+        } else {
+            all.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                (std::fs::read(entry.path()).unwrap(), meta.mode()),
+            );
+        }
+    }
+    all
+}
+
+/// Exit 1 after a report on stdout: some profiles were not imported. Returns stderr.
+#[track_caller]
+fn partial(run: &Run) -> &str {
+    assert_eq!(run.status, Some(1), "did not fail with 1: {run:#?}");
+    &run.stderr
+}
+
+fn file_home() -> Home {
+    let mut home = Home::new();
+    home.env("AWS_VAULT_BACKEND", "file")
+        .env("AWS_VAULT_FILE_PASSPHRASE", PASSPHRASE)
+        .env("AWS_VAULT_UNLOCK_TTL", "0");
+    home
+}
+
+fn keys_of(home: &Home, profile: &str) -> String {
+    home.run(["export", "--format", "json", "--no-session", profile])
+        .ok()
+        .to_string()
+}
+
+#[test]
+fn file_store_with_two_passphrases_sessions_and_strays() {
+    let home = file_home();
+    let dir = home.path().join(".awsvault/keys");
+    file_store(
+        &home,
+        &dir,
+        &[
+            ("jonsmith", PASSPHRASE, v2(ID, SECRET), 8192),
+            (
+                "team/dev",
+                PASSPHRASE,
+                v2("AKIATEAMDEV000000000", SECRET),
+                8192,
+            ),
+            (
+                "old-v1",
+                PASSPHRASE,
+                v1("AKIAOLDV100000000000", SECRET),
+                8192,
+            ),
+            (
+                "other-pw",
+                "second passphrase",
+                v2("AKIAOTHERPW000000000", SECRET),
+                8192,
+            ),
+            (
+                "sts.GetSessionToken,am9uc21pdGg,,1893456000",
+                PASSPHRASE,
+                json!({"AccessKeyId": "ASIAX", "SecretAccessKey": "s", "SessionToken": "t",
+                       "Expiration": "2030-01-01T00:00:00Z"})
+                .to_string(),
+                8192,
+            ),
+            (
+                "oidc:https://example.awsapps.com/start",
+                PASSPHRASE,
+                json!({"Token": {"AccessToken": "a"}, "Expiration": "2030-01-01T00:00:00Z"})
+                    .to_string(),
+                8192,
+            ),
+        ],
+    );
+    std::fs::write(dir.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
+    let before = snapshot(&dir);
+
+    // No terminal: the file under the other passphrase is named, the rest imported.
+    let run = home.run(["import", "aws-vault", "--from", "file"]);
+    let err = partial(&run);
+    assert_eq!(
+        run.stdout,
+        "jonsmith: imported\n\
+         old-v1: imported\n\
+         team/dev: imported\n\
+         other-pw: not imported: `other-pw` does not open with the passphrases given\n\
+         3 imported, 0 already in vault, 1 not imported\n"
+    );
+    assert!(
+        err.contains("warning: `other-pw` does not open with this passphrase"),
+        "{err}"
+    );
+    assert!(err.contains("error: 1 not imported"), "{err}");
+    assert_eq!(
+        home.run(["list", "--credentials"]).ok(),
+        "jonsmith\nold-v1\nteam/dev\n"
+    );
+    assert!(keys_of(&home, "team/dev").contains("AKIATEAMDEV000000000"));
+    assert!(keys_of(&home, "old-v1").contains("AKIAOLDV100000000000"));
+    assert!(keys_of(&home, "jonsmith").contains(SECRET));
+    assert_eq!(snapshot(&dir), before, "the source changed");
+
+    // On a terminal: another passphrase opens the rest; what is there is skipped.
+    let command = home.command([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    let mut session = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+    session
+        .exp_string("Enter another passphrase for these files (empty: go on without them): ")
+        .unwrap();
+    session.send_line("second passphrase").unwrap();
+    let rest = session.exp_eof().unwrap();
+    assert!(rest.contains("other-pw: imported"), "{rest}");
+    assert!(
+        rest.contains("jonsmith: already in vault (skipped; --overwrite replaces it)"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("1 imported, 3 already in vault, 0 not imported"),
+        "{rest}"
+    );
+    assert!(keys_of(&home, "other-pw").contains("AKIAOTHERPW000000000"));
+    assert_eq!(snapshot(&dir), before, "the source changed");
+}
+
+#[test]
+fn dry_run_overwrite_and_profile_filter() {
+    let home = file_home();
+    let dir = home.path().join("avkeys");
+    file_store(
+        &home,
+        &dir,
+        &[
+            ("a", PASSPHRASE, v2(ID, SECRET), 8192),
+            ("b", PASSPHRASE, v2("AKIABBBBBBBBBBBBBBBB", SECRET), 8192),
+        ],
+    );
+    let dir_arg = dir.to_str().unwrap();
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir_arg,
+        "--dry-run",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "a: imported (dry run: nothing written)\nb: imported (dry run: nothing written)\n\
+         2 imported, 0 already in vault, 0 not imported (dry run)\n"
+    );
+    assert!(
+        !home.path().join(".local/share/vault").exists(),
+        "a dry run wrote"
+    );
+
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir_arg,
+        "--profile",
+        "b",
+        "--profile",
+        "nope",
+    ]);
+    partial(&run);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "b: imported\nnope: not imported: not found in aws-vault's file store `~/avkeys`\n1 imported, 0 already in vault, 1 not imported\n"
+        )
+    );
+    home.run(["add", "a", "--env", "--no-add-config"]);
+    let mut add = home.command(["add", "a", "--env", "--no-add-config"]);
+    add.env("AWS_ACCESS_KEY_ID", "AKIAOLDOLDOLDOLDOLD0")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    Run::from(add.output().unwrap()).ok();
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir_arg,
+        "--overwrite",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "a: imported\nb: imported\n2 imported, 0 already in vault, 0 not imported\n"
+    );
+    assert!(keys_of(&home, "a").contains(ID));
+}
+
+#[test]
+fn bad_files_are_named_and_the_rest_imported() {
+    let home = file_home();
+    let dir = home.path().join("avkeys");
+    file_store(
+        &home,
+        &dir,
+        &[
+            ("good", PASSPHRASE, v2(ID, SECRET), 8192),
+            ("costly", PASSPHRASE, v2(ID, SECRET), 8192),
+            ("truncated", PASSPHRASE, v2(ID, SECRET), 8192),
+            ("damaged", PASSPHRASE, v2(ID, SECRET), 8192),
+        ],
+    );
+    let truncated = std::fs::read_to_string(dir.join("truncated")).unwrap();
+    std::fs::write(dir.join("truncated"), &truncated[..truncated.len() / 2]).unwrap();
+    let damaged = std::fs::read_to_string(dir.join("damaged")).unwrap();
+    let (head, tail) = damaged.rsplit_once('.').unwrap();
+    let flipped = if tail.starts_with('A') { "B" } else { "A" };
+    std::fs::write(
+        dir.join("damaged"),
+        format!("{head}.{flipped}{}", &tail[1..]),
+    )
+    .unwrap();
+    std::fs::write(dir.join("garbage"), b"not a token at all").unwrap();
+    // jwcrypto will not write more than 16384 rounds: the header is rewritten.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let costly = std::fs::read_to_string(dir.join("costly")).unwrap();
+    let (header, rest) = costly.split_once('.').unwrap();
+    let header = String::from_utf8(b64.decode(header).unwrap()).unwrap();
+    let header = header.replace("\"p2c\":8192", "\"p2c\":2000000");
+    std::fs::write(dir.join("costly"), format!("{}.{rest}", b64.encode(header))).unwrap();
+    let before = snapshot(&dir);
+
+    let started = std::time::Instant::now();
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    partial(&run);
+    assert!(started.elapsed().as_secs() < 20, "spun on the p2c");
+    let out = &run.stdout;
+    assert!(out.contains("costly: not imported: `costly` is not an aws-vault file: its header asks for 2000000 key-derivation rounds"), "{out}");
+    assert!(
+        out.contains("truncated: not imported: `truncated` is not an aws-vault file"),
+        "{out}"
+    );
+    assert!(
+        out.contains("damaged: not imported: `damaged` is damaged"),
+        "{out}"
+    );
+    assert!(
+        out.contains("garbage: not imported: `garbage` is not an aws-vault file: it has 1 parts"),
+        "{out}"
+    );
+    assert!(out.contains("good: imported\n"), "{out}");
+    assert!(
+        out.ends_with("1 imported, 0 already in vault, 4 not imported\n"),
+        "{out}"
+    );
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn wrong_passphrase_imports_nothing_and_changes_nothing() {
+    let home = file_home();
+    let dir = home.path().join("avkeys");
+    file_store(
+        &home,
+        &dir,
+        &[("a", "their passphrase", v2(ID, SECRET), 8192)],
+    );
+    let before = snapshot(&dir);
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    partial(&run);
+    assert_eq!(
+        run.stdout,
+        "a: not imported: `a` does not open with the passphrases given\n0 imported, 0 already in vault, 1 not imported\n"
+    );
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(home.run(["list", "--credentials"]).ok(), "");
+}
+
+#[test]
+fn imported_keys_assume_a_role_behind_mfa() {
+    let world = World::new();
+    world.run(&["remove", "-f", "gds-users"]).ok();
+    let jane = world.moto.user("jane");
+    let dir = world.home.path().join(".awsvault/keys");
+    file_store(
+        &world.home,
+        &dir,
+        &[(
+            "gds-users",
+            support::PASSPHRASE,
+            v2(
+                jane["access_key_id"].as_str().unwrap(),
+                jane["secret_access_key"].as_str().unwrap(),
+            ),
+            8192,
+        )],
+    );
+    let run = world.run(&["import", "aws-vault", "--from", "file"]);
+    assert_eq!(
+        run.ok(),
+        "gds-users: imported\n1 imported, 0 already in vault, 0 not imported\n"
+    );
+    let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
+    assert!(arn.contains(":assumed-role/admin/"), "{arn}");
+}
