@@ -395,3 +395,210 @@ fn imported_keys_assume_a_role_behind_mfa() {
     let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
     assert!(arn.contains(":assumed-role/admin/"), "{arn}");
 }
+
+/// Starts gnome-keyring's Secret Service as a child of the script's shell on the private
+/// bus (its `login` collection made and unlocked by the password on stdin), waits until the
+/// name is owned, then makes aws-vault's `awsvault` collection with CreateWithMasterPassword.
+const START_KEYRING: &str = r#"
+printf %s testpw | gnome-keyring-daemon --foreground --unlock --components=secrets \
+    >"$OUT/gnome-keyring.log" 2>&1 &
+GK=$!
+trap 'kill "$GK" 2>/dev/null; wait "$GK" 2>/dev/null' EXIT
+n=0
+until dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q true &&
+    dbus-send --session --print-reply=literal --dest=org.freedesktop.secrets \
+        /org/freedesktop/secrets/aliases/default org.freedesktop.DBus.Properties.Get \
+        string:org.freedesktop.Secret.Collection string:Locked 2>/dev/null | grep -q 'boolean false'
+do
+    n=$((n + 1))
+    if [ "$n" -ge 250 ]; then cat "$OUT/gnome-keyring.log" >&2; exit 97; fi
+    sleep 0.02
+done
+"$PY" "$AVS" collection awsvault-pw >"$OUT/collection" || exit 96
+"#;
+
+/// Runs `script` under `dbus-run-session` with gnome-keyring and the `awsvault` collection,
+/// after storing `items` (label = key, attribute `profile` = key, secret = the `Item` JSON)
+/// with secret-tool. `step NAME CMD...` in the script keeps CMD's stdout, stderr and status.
+fn secret_service(home: &Home, items: &[(&str, String)], script: &str) -> BTreeMap<String, Run> {
+    let out = tempfile::tempdir().unwrap();
+    let runtime = home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut full = String::from(
+        "step() { name=$1; shift; \"$@\" >\"$OUT/$name.out\" 2>\"$OUT/$name.err\" </dev/null; echo $? >\"$OUT/$name.rc\"; }\n",
+    );
+    full.push_str(START_KEYRING);
+    for (i, (key, secret)) in items.iter().enumerate() {
+        std::fs::write(out.path().join(format!("item{i}")), secret).unwrap();
+        std::fs::write(out.path().join(format!("key{i}")), key).unwrap();
+        full.push_str(&format!(
+            "secret-tool store --collection=/org/freedesktop/secrets/collection/awsvault \
+             --label=\"$(cat \"$OUT/key{i}\")\" profile \"$(cat \"$OUT/key{i}\")\" <\"$OUT/item{i}\" || exit 95\n"
+        ));
+    }
+    full.push_str(script);
+    full.push_str("\nexit 0\n");
+    let mut command = home.child(
+        "timeout",
+        &[
+            "-k",
+            "5",
+            "120",
+            "dbus-run-session",
+            "--",
+            "sh",
+            "-c",
+            &full,
+        ],
+    );
+    command
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("OUT", out.path())
+        .env("VAULT", env!("CARGO_BIN_EXE_vault"))
+        .env("PY", support::python())
+        .env(
+            "AVS",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/aws_vault_store.py"
+            ),
+        );
+    let outer = Run::from(command.output().unwrap());
+    assert_eq!(outer.status, Some(0), "{outer:#?}");
+    let mut runs = BTreeMap::new();
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(step) = name.strip_suffix(".rc") {
+            let read = |ext: &str| {
+                std::fs::read_to_string(out.path().join(format!("{step}.{ext}"))).unwrap()
+            };
+            runs.insert(
+                step.to_string(),
+                Run {
+                    status: read("rc").trim().parse().ok(),
+                    stdout: read("out"),
+                    stderr: read("err"),
+                },
+            );
+        }
+    }
+    runs
+}
+
+/// keyring's `Item` JSON around aws-vault's credential JSON, as the helper writes it.
+fn item(key: &str, data: &str) -> String {
+    let out = std::process::Command::new(support::python())
+        .args([
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/aws_vault_store.py"
+            ),
+            "item",
+            key,
+            data,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end()
+        .to_string()
+}
+
+#[test]
+fn secret_service_collection_then_locked() {
+    let home = file_home();
+    let items = [
+        ("jonsmith", item("jonsmith", &v2(ID, SECRET))),
+        (
+            "team/dev",
+            item("team/dev", &v2("AKIATEAMDEV000000000", SECRET)),
+        ),
+        (
+            "old-v1",
+            item("old-v1", &v1("AKIAOLDV100000000000", SECRET)),
+        ),
+        (
+            "sts.GetSessionToken,am9uc21pdGg,,1893456000",
+            item(
+                "sts.GetSessionToken,am9uc21pdGg,,1893456000",
+                &v2("ASIAX", "s"),
+            ),
+        ),
+        (
+            "oidc:https://example.awsapps.com/start",
+            item("oidc:https://example.awsapps.com/start", r#"{"Token":{}}"#),
+        ),
+        ("not-aws-vault", "hunter2".to_string()),
+    ];
+    let runs = secret_service(
+        &home,
+        &items,
+        r#"
+step import "$VAULT" import aws-vault
+step list "$VAULT" list --credentials
+step again "$VAULT" import aws-vault --from secret-service
+gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
+    --method org.freedesktop.Secret.Service.Lock "[objectpath '/org/freedesktop/secrets/collection/awsvault']" >/dev/null
+step locked "$VAULT" import aws-vault --from secret-service --overwrite
+step search secret-tool search --all profile jonsmith
+"#,
+    );
+    let import = &runs["import"];
+    let mut lines: Vec<&str> = import.ok().lines().collect();
+    let total = lines.pop().unwrap();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "jonsmith: imported",
+            "old-v1: imported",
+            "team/dev: imported"
+        ]
+    );
+    assert_eq!(total, "3 imported, 0 already in vault, 0 not imported");
+    assert_eq!(runs["list"].ok(), "jonsmith\nold-v1\nteam/dev\n");
+    assert!(
+        runs["again"]
+            .ok()
+            .ends_with("0 imported, 3 already in vault, 0 not imported\n")
+    );
+    let locked = &runs["locked"];
+    assert_eq!(locked.status, Some(1), "{locked:#?}");
+    assert_eq!(locked.stdout, "");
+    assert!(
+        locked.stderr.contains("error: cannot import from aws-vault's Secret Service collection `awsvault`: the collection is locked"),
+        "{locked:#?}"
+    );
+    assert!(
+        locked
+            .stderr
+            .contains("hint: unlock the `awsvault` keyring first"),
+        "{locked:#?}"
+    );
+    // The source still holds the item, untouched.
+    assert!(
+        runs["search"].stdout.contains("label = jonsmith"),
+        "{:#?}",
+        runs["search"]
+    );
+    assert!(keys_of(&home, "team/dev").contains("AKIATEAMDEV000000000"));
+}
+
+#[test]
+fn without_a_secret_service_the_default_is_the_file_store() {
+    let home = file_home();
+    let run = home.run(["import", "aws-vault"]);
+    let err = run.fails();
+    assert!(
+        err.contains(
+            "cannot import from aws-vault's file store `~/.awsvault/keys`: there is no such folder"
+        ),
+        "{err}"
+    );
+    let run = home.run(["import", "aws-vault", "--from", "secret-service"]);
+    let err = run.fails();
+    assert!(err.contains("there is no D-Bus session bus"), "{err}");
+}
