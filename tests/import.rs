@@ -602,3 +602,145 @@ fn without_a_secret_service_the_default_is_the_file_store() {
     let err = run.fails();
     assert!(err.contains("there is no D-Bus session bus"), "{err}");
 }
+
+/// A throwaway gpg key (no passphrase) in `HOME/.gnupg` and a password store at
+/// `HOME/.password-store` initialised for it. Stops the gpg-agent when dropped.
+struct PassStore<'a> {
+    home: &'a Home,
+    dir: std::path::PathBuf,
+}
+
+impl<'a> PassStore<'a> {
+    fn new(home: &'a mut Home) -> PassStore<'a> {
+        let gnupg = home.path().join(".gnupg");
+        std::fs::create_dir_all(&gnupg).unwrap();
+        std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let dir = home.path().join(".password-store");
+        home.env("GNUPGHOME", gnupg.to_str().unwrap());
+        let home = &*home;
+        let run = |program: &str, args: &[&str]| {
+            let out = home.child(program, args).output().unwrap();
+            assert!(out.status.success(), "{program} {args:?}: {out:?}");
+        };
+        run(
+            "gpg",
+            &[
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "vault test <vault-test@example.com>",
+                "default",
+                "default",
+                "never",
+            ],
+        );
+        run("pass", &["init", "vault-test@example.com"]);
+        PassStore { home, dir }
+    }
+
+    fn insert(&self, name: &str, secret: &str) {
+        let mut child = self
+            .home
+            .child("pass", &["insert", "-m", "-f", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(secret.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+impl Drop for PassStore<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .home
+            .child("gpgconf", &["--kill", "gpg-agent"])
+            .output();
+    }
+}
+
+#[test]
+fn pass_store_with_a_prefix() {
+    let mut home = file_home();
+    let store = PassStore::new(&mut home);
+    store.insert("aws-vault/jonsmith", &item("jonsmith", &v2(ID, SECRET)));
+    store.insert(
+        "aws-vault/team/dev",
+        &item("team/dev", &v2("AKIATEAMDEV000000000", SECRET)),
+    );
+    store.insert(
+        "aws-vault/old-v1",
+        &item("old-v1", &v1("AKIAOLDV100000000000", SECRET)),
+    );
+    store.insert(
+        "aws-vault/sts.GetSessionToken,am9uc21pdGg,,1893456000",
+        &item(
+            "sts.GetSessionToken,am9uc21pdGg,,1893456000",
+            &v2("ASIAX", "s"),
+        ),
+    );
+    store.insert(
+        "aws-vault/oidc:https:/example.awsapps.com/start",
+        r#"{"Token":{}}"#,
+    );
+    store.insert("email/work", "hunter2");
+    let before = snapshot(&store.dir);
+    let home = store.home;
+
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "pass",
+        "--pass-prefix",
+        "aws-vault",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "jonsmith: imported\nold-v1: imported\nteam/dev: imported\n3 imported, 0 already in vault, 0 not imported\n"
+    );
+    assert!(keys_of(home, "team/dev").contains("AKIATEAMDEV000000000"));
+    // No prefix: the whole store is walked, what is not aws-vault's is left out, and the
+    // items' own names are used.
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "pass",
+        "--dry-run",
+        "--overwrite",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "jonsmith: imported (dry run: nothing written)\nold-v1: imported (dry run: nothing written)\n\
+         team/dev: imported (dry run: nothing written)\n3 imported, 0 already in vault, 0 not imported (dry run)\n"
+    );
+    assert_eq!(snapshot(&store.dir), before);
+
+    // A missing `pass`: a clear error, nothing imported.
+    let mut command = home.command([
+        "import",
+        "aws-vault",
+        "--from",
+        "pass",
+        "--pass-prefix",
+        "aws-vault",
+        "--overwrite",
+    ]);
+    command.env("AWS_VAULT_PASS_CMD", "no-such-pass");
+    let run = Run::from(command.output().unwrap());
+    let err = run.fails();
+    assert!(err.contains("error: cannot import from aws-vault's pass store `~/.password-store` (prefix `aws-vault`): `no-such-pass` is not installed"), "{err}");
+    assert!(err.contains("hint: install pass"), "{err}");
+}

@@ -5,6 +5,7 @@
 //! file's key lines, and `import vault --delete-source`), nor write anything under `--dry-run`.
 
 pub mod aws_vault_file;
+pub mod aws_vault_pass;
 #[cfg(target_os = "linux")]
 pub mod aws_vault_secret_service;
 
@@ -111,6 +112,8 @@ struct CredentialJson {
 /// keyring's `Item` wrapper: `Data` is the credential JSON, base64.
 #[derive(Deserialize)]
 struct ItemJson {
+    #[serde(rename = "Key", default)]
+    key: Option<String>,
     #[serde(rename = "Data")]
     data: String,
 }
@@ -134,13 +137,19 @@ pub fn credentials_from_json(bytes: &[u8]) -> Option<Credentials> {
 
 /// Keys from a keyring `Item` whose `Data` is aws-vault's credential JSON.
 pub fn credentials_from_item(bytes: &[u8]) -> Option<Credentials> {
+    item_credentials(bytes).map(|(_, keys)| keys)
+}
+
+/// The `Item`'s own `Key` (the name aws-vault gave it) and its keys.
+pub fn item_credentials(bytes: &[u8]) -> Option<(Option<String>, Credentials)> {
     let item: ItemJson = serde_json::from_slice(bytes).ok()?;
+    let key = item.key;
     let data = Zeroizing::new(
         base64::engine::general_purpose::STANDARD
             .decode(item.data.as_bytes())
             .ok()?,
     );
-    credentials_from_json(&data)
+    credentials_from_json(&data).map(|keys| (key, keys))
 }
 
 /// How each profile went.
@@ -207,8 +216,26 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
             "aws-vault's Secret Service collection `awsvault`".to_string(),
             aws_vault_secret_service::read()?,
         ),
+        "pass" => {
+            let dir = args.dir.clone().unwrap_or_else(|| {
+                std::env::var_os("PASSWORD_STORE_DIR")
+                    .filter(|d| !d.is_empty())
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".password-store"))
+            });
+            let prefix = args.pass_prefix.clone().unwrap_or_default();
+            let cmd = crate::commands::var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".into());
+            let found = aws_vault_pass::read(&cmd, &dir, &prefix)?;
+            (
+                format!(
+                    "aws-vault's pass store `{}`",
+                    crate::paths::display_path(&dir)
+                ),
+                found,
+            )
+        }
         #[allow(unreachable_patterns)]
-        "keychain" | "wincred" | "kwallet" | "keyctl" | "pass" | "secret-service" => {
+        "keychain" | "wincred" | "kwallet" | "keyctl" | "secret-service" => {
             return Err(Error::ImportSource {
                 source: format!("aws-vault's `{from}` store"),
                 problem: "vault cannot import from it yet".into(),

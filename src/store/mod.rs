@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod file;
 pub mod fs;
 pub mod keychain;
+pub mod pass;
 pub mod unlock;
 
 use std::fmt;
