@@ -282,6 +282,27 @@ pub struct ImportArgs {
 pub enum ImportSource {
     /// Copy the long-lived keys aws-vault holds (its store is never changed)
     AwsVault(ImportAwsVaultArgs),
+    /// Move the keys of the plaintext credentials file into the vault (a 0600 backup is kept)
+    CredentialsFile(ImportCredentialsFileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCredentialsFileArgs {
+    /// Import the keys but leave the file as it is
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Only this profile (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace keys the vault already holds
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]

@@ -744,3 +744,205 @@ fn pass_store_with_a_prefix() {
     assert!(err.contains("error: cannot import from aws-vault's pass store `~/.password-store` (prefix `aws-vault`): `no-such-pass` is not installed"), "{err}");
     assert!(err.contains("hint: install pass"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The plaintext credentials file
+// ---------------------------------------------------------------------------------------
+
+const CREDENTIALS: &str = "# keys for work\r\n[default]\r\nregion = eu-west-1\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ; old\r\n\r\n[plain-only]\r\naws_access_key_id=AKIAPLAINONLY0000000\r\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\n\r\n[half]\r\naws_access_key_id = AKIAHALF000000000000\r\n; the rest\r\n[sso]\r\nsso_session = corp\r\n";
+
+/// What is left of CREDENTIALS once `default` and `plain-only` are imported.
+const CREDENTIALS_AFTER: &str = "# keys for work\r\n[default]\r\nregion = eu-west-1\r\n\r\n[half]\r\naws_access_key_id = AKIAHALF000000000000\r\n; the rest\r\n[sso]\r\nsso_session = corp\r\n";
+
+fn backups(home: &Home) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(home.path().join(".aws"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("credentials.vault-backup-")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn credentials_file_keys_move_and_every_other_byte_stays() {
+    let home = file_home();
+    home.config("[profile default]\n");
+    let path = home.credentials(CREDENTIALS);
+
+    let run = home.run(["import", "credentials-file", "--dry-run"]);
+    partial(&run);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), CREDENTIALS);
+    assert!(backups(&home).is_empty());
+
+    let run = home.run(["import", "credentials-file"]);
+    partial(&run);
+    let out = &run.stdout;
+    assert!(out.starts_with("default: imported\nplain-only: imported\nhalf: not imported: it has `aws_access_key_id` but no `aws_secret_access_key`; left in the file\n2 imported, 0 already in vault, 1 not imported\nremoved the keys of 2 from `~/.aws/credentials`; the file as it was is in `~/.aws/credentials.vault-backup-"), "{out}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), CREDENTIALS_AFTER);
+    let backups = backups(&home);
+    assert_eq!(backups.len(), 1);
+    assert_eq!(std::fs::read_to_string(&backups[0]).unwrap(), CREDENTIALS);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&backups[0]).unwrap().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    assert!(keys_of(&home, "plain-only").contains("AKIAPLAINONLY0000000"));
+    assert!(keys_of(&home, "default").contains(SECRET));
+    // `plain-only` had no section in the config: it has one now, so it still resolves.
+    assert_eq!(
+        std::fs::read_to_string(home.path().join(".aws/config")).unwrap(),
+        "[profile default]\n\n[profile plain-only]\n"
+    );
+    assert_eq!(
+        home.run(["list", "--credentials"]).ok(),
+        "default\nplain-only\n"
+    );
+}
+
+#[test]
+fn credentials_file_keep_links_and_read_only() {
+    let home = file_home();
+    let real = home.write(
+        "elsewhere/credentials",
+        "[a]\naws_access_key_id = A\naws_secret_access_key = S\n",
+    );
+    let path = home.path().join(".aws/credentials");
+    std::os::unix::fs::symlink(&real, &path).unwrap();
+
+    let err = home.run(["import", "credentials-file"]).fails().to_string();
+    assert!(err.contains("error: cannot import from the credentials file `~/.aws/credentials`: it is a symbolic link"), "{err}");
+    assert!(
+        err.contains("hint: nothing was imported or changed; `--keep`"),
+        "{err}"
+    );
+    assert_eq!(home.run(["list", "--credentials"]).ok(), "");
+
+    std::fs::remove_file(&path).unwrap();
+    std::fs::copy(&real, &path).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
+    let err = home.run(["import", "credentials-file"]).fails().to_string();
+    assert!(err.contains("it is read-only"), "{err}");
+    assert_eq!(home.run(["list", "--credentials"]).ok(), "");
+
+    let run = home.run(["import", "credentials-file", "--keep"]);
+    assert_eq!(
+        run.ok(),
+        "a: imported\n1 imported, 0 already in vault, 0 not imported\n"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&real).unwrap());
+    assert!(backups(&home).is_empty());
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The disk fills during the rewrite (room for the backup, none for the new file): the
+/// old file is intact, the error names it, and the keys are in the vault.
+#[test]
+fn credentials_file_full_disk_keeps_the_old_file() {
+    let mut home = file_home();
+    let Some(disk) = Tmpfs::mount(&home.path().join("small"), "64k") else {
+        assert!(!nix_is_root(), "root could not mount a tmpfs");
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let path = disk.0.join("credentials");
+    std::fs::write(&path, CREDENTIALS).unwrap();
+    home.env("AWS_SHARED_CREDENTIALS_FILE", path.to_str().unwrap());
+    let mut fillers = Vec::new();
+    for i in 0.. {
+        let filler = disk.0.join(format!("filler-{i}"));
+        if std::fs::write(&filler, [0u8; 4096]).is_err() {
+            let _ = std::fs::remove_file(&filler);
+            break;
+        }
+        fillers.push(filler);
+    }
+    // One page free: the backup fits, the new file does not.
+    std::fs::remove_file(fillers.pop().unwrap()).unwrap();
+    let run = home.run(["import", "credentials-file", "--profile", "plain-only"]);
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    assert!(run.stderr.contains("error: could not write"), "{run:#?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), CREDENTIALS);
+    let left: Vec<String> = std::fs::read_dir(&disk.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("filler-"))
+        .collect();
+    assert!(
+        left.iter()
+            .all(|n| n == "credentials" || n.starts_with("credentials.vault-backup-")),
+        "{left:?}"
+    );
+    assert!(keys_of(&home, "plain-only").contains("AKIAPLAINONLY0000000"));
+}
+
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n"
+}
+
+/// A profile that was only in the credentials file, used as a role's source with MFA.
+#[test]
+fn a_profile_moved_out_of_the_credentials_file_still_assumes_its_role() {
+    let world = World::new();
+    world.run(&["remove", "-f", "gds-users"]).ok();
+    let jane = world.moto.user("jane");
+    let config_path = world.home.path().join(".aws/config");
+    let mut config = std::fs::read_to_string(&config_path).unwrap();
+    config = config.replace("[profile gds-users]\nregion = eu-west-1\n", "");
+    std::fs::write(&config_path, &config).unwrap();
+    world.home.credentials(&format!(
+        "[gds-users]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        jane["access_key_id"].as_str().unwrap(),
+        jane["secret_access_key"].as_str().unwrap()
+    ));
+    let run = world.run(&["import", "credentials-file"]);
+    assert!(run.ok().starts_with("gds-users: imported\n"));
+    assert_eq!(
+        std::fs::read_to_string(world.home.path().join(".aws/credentials")).unwrap(),
+        ""
+    );
+    let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
+    assert!(arn.contains(":assumed-role/admin/"), "{arn}");
+}

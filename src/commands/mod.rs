@@ -24,6 +24,7 @@ pub(crate) use crate::paths::display_path;
 use crate::prompt::Terminal;
 use crate::settings::Settings;
 use crate::store::{self, Store};
+pub(crate) use add::append_section;
 
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).

@@ -8,6 +8,7 @@ pub mod aws_vault_file;
 pub mod aws_vault_pass;
 #[cfg(target_os = "linux")]
 pub mod aws_vault_secret_service;
+pub mod credentials_file;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -185,6 +186,7 @@ pub struct Target<'a> {
 pub fn run(context: &Context, args: &ImportArgs) -> Result<()> {
     match &args.source {
         ImportSource::AwsVault(args) => aws_vault(context, args),
+        ImportSource::CredentialsFile(args) => credentials_file::run(context, args),
     }
 }
 
@@ -259,7 +261,7 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
         source,
     };
     let mut store = context.store()?;
-    import(store.as_mut(), found, &target)
+    import(store.as_mut(), found, &target)?.result()
 }
 
 /// aws-vault's default for this platform. On Linux that is the Secret Service, but when it
@@ -278,12 +280,48 @@ fn default_source() -> String {
     "file".into()
 }
 
+/// What an import did, once its report is printed.
+pub struct Done {
+    pub imported: Vec<String>,
+    /// Already in the vault, with the keys the source holds.
+    pub skipped: Vec<(String, Credentials)>,
+    pub failed: usize,
+}
+
+impl Done {
+    /// Exit 1 when anything was not imported.
+    pub fn result(&self) -> Result<()> {
+        if self.failed > 0 {
+            return Err(Error::ImportIncomplete {
+                failed: self.failed,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether two sets of keys are the same.
+pub fn same(a: &Credentials, b: &Credentials) -> bool {
+    let token = |c: &Credentials| {
+        c.session_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string())
+    };
+    a.access_key_id == b.access_key_id
+        && a.secret_access_key.expose_secret() == b.secret_access_key.expose_secret()
+        && token(a) == token(b)
+}
+
 /// Writes what was found into `store`, reads each entry back and compares, and prints one
-/// line per profile and the counts. Fails (exit 1) when anything was not imported, after
-/// importing everything that could be.
-pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Result<()> {
+/// line per profile and the counts. Everything that can be imported is, whatever fails.
+pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Result<Done> {
     let listing = store.list()?;
     let mut report = Report::default();
+    let mut done = Done {
+        imported: Vec::new(),
+        skipped: Vec::new(),
+        failed: 0,
+    };
     let wanted =
         |name: &str| target.profiles.is_empty() || target.profiles.iter().any(|p| p == name);
     let mut seen = Vec::new();
@@ -307,6 +345,7 @@ pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Resu
         if listing.has_keys(name) && !target.overwrite {
             report.skipped += 1;
             report.line(name, "already in vault (skipped; --overwrite replaces it)");
+            done.skipped.push((name.to_string(), keys));
             continue;
         }
         if target.dry_run {
@@ -318,6 +357,7 @@ pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Resu
             Ok(()) => {
                 report.imported += 1;
                 report.line(name, "imported");
+                done.imported.push(name.to_string());
             }
             Err(why) => report.fail(name, &why),
         }
@@ -340,12 +380,8 @@ pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Resu
         if target.dry_run { " (dry run)" } else { "" }
     ));
     crate::commands::print(&report.lines)?;
-    if report.failed > 0 {
-        return Err(Error::ImportIncomplete {
-            failed: report.failed,
-        });
-    }
-    Ok(())
+    done.failed = report.failed;
+    Ok(done)
 }
 
 /// Writes, reads back and compares.
