@@ -284,6 +284,31 @@ pub enum ImportSource {
     AwsVault(ImportAwsVaultArgs),
     /// Move the keys of the plaintext credentials file into the vault (a 0600 backup is kept)
     CredentialsFile(ImportCredentialsFileArgs),
+    /// Copy vault's key entries from another of its backends into the current one
+    Vault(ImportVaultArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportVaultArgs {
+    /// The backend to copy from: file, keychain, wincred, secret-service, keyctl, pass
+    #[arg(long, value_name = "BACKEND")]
+    pub from: String,
+
+    /// Delete each entry from the source once it reads back equal from the current backend
+    #[arg(long)]
+    pub delete_source: bool,
+
+    /// Only this profile (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace keys the current backend already holds
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]

@@ -946,3 +946,51 @@ fn a_profile_moved_out_of_the_credentials_file_still_assumes_its_role() {
     let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
     assert!(arn.contains(":assumed-role/admin/"), "{arn}");
 }
+
+/// vault's own entries, from the file store to the kernel keyring (in a throwaway session
+/// keyring), read back and compared; `--delete-source` then empties the file store.
+#[test]
+fn vault_entries_move_between_backends() {
+    let home = file_home();
+    for (profile, id) in [("a", ID), ("team/b", "AKIABBBBBBBBBBBBBBBB")] {
+        let mut add = home.command(["add", profile, "--env", "--no-add-config"]);
+        add.env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET);
+        Run::from(add.output().unwrap()).ok();
+    }
+    let script = r#"
+export AWS_VAULT_BACKEND=keyctl
+"$VAULT" import vault --from file --dry-run
+"$VAULT" list --credentials
+"$VAULT" import vault --from file
+"$VAULT" import vault --from file --delete-source
+"$VAULT" list --credentials
+"$VAULT" export --format json --no-session team/b
+"$VAULT" import vault --from keyctl
+"#;
+    let mut command = home.child("keyctl", &["session", "-", "sh", "-c", script]);
+    command.env("VAULT", env!("CARGO_BIN_EXE_vault"));
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    let out = &run.stdout;
+    assert!(out.starts_with(
+        "a: imported (dry run: nothing written)\nteam/b: imported (dry run: nothing written)\n\
+         2 imported, 0 already in vault, 0 not imported (dry run)\n\
+         a: imported\nteam/b: imported\n2 imported, 0 already in vault, 0 not imported\n\
+         a: already in vault (skipped; --overwrite replaces it)\n\
+         team/b: already in vault (skipped; --overwrite replaces it)\n\
+         0 imported, 2 already in vault, 0 not imported\n\
+         deleted 2 from the file store at `~/.local/share/vault` (each read back equal from the keyctl backend)\n"
+    ), "{out}");
+    assert!(
+        out.contains("equal from the keyctl backend)\na\nteam/b\n{"),
+        "{out}"
+    );
+    assert!(out.contains("AKIABBBBBBBBBBBBBBBB"), "{out}");
+    assert!(
+        run.stderr
+            .contains("error: `--from`: the keyctl backend is the current store"),
+        "{run:#?}"
+    );
+    assert_eq!(home.run(["list", "--credentials"]).ok(), "");
+}

@@ -9,6 +9,7 @@ pub mod aws_vault_pass;
 #[cfg(target_os = "linux")]
 pub mod aws_vault_secret_service;
 pub mod credentials_file;
+pub mod vault;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -187,6 +188,7 @@ pub fn run(context: &Context, args: &ImportArgs) -> Result<()> {
     match &args.source {
         ImportSource::AwsVault(args) => aws_vault(context, args),
         ImportSource::CredentialsFile(args) => credentials_file::run(context, args),
+        ImportSource::Vault(args) => vault::run(context, args),
     }
 }
 
