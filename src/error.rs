@@ -121,6 +121,15 @@ pub enum Error {
         problem: String,
         hint: String,
     },
+    /// vault's file store folder holds aws-vault's file store.
+    AwsVaultStore {
+        path: PathBuf,
+    },
+    /// An error about a profile that aws-vault's store (or the plaintext file) could fill.
+    Importable {
+        error: Box<Error>,
+        command: String,
+    },
     /// `vault import` printed its report and some profiles were not imported.
     ImportIncomplete {
         failed: usize,
@@ -345,6 +354,11 @@ impl Error {
                 Some(format!("add the keys to the source instead: `vault add {source}`"))
             }
             Error::ImportSource { hint, .. } => Some(hint.clone()),
+            Error::AwsVaultStore { path } => Some(format!(
+                "import its keys with `vault import aws-vault --from file --dir {}`, and keep vault's own store elsewhere (unset AWS_VAULT_FILE_DIR or point it at another folder)",
+                crate::paths::display_path(path)
+            )),
+            Error::Importable { command, .. } => Some(format!("import them with `{command}`")),
             Error::ImportIncomplete { .. } => Some(
                 "everything else was imported; the lines above say why each was not".to_string(),
             ),
@@ -471,6 +485,7 @@ impl Error {
         match self {
             Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
             Error::Exec { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => 126,
+            Error::Importable { error, .. } => error.exit_code(),
             _ => 1,
         }
     }
@@ -567,6 +582,12 @@ impl fmt::Display for Error {
             Error::NoKeys { profile, store } => {
                 write!(f, "no credentials for profile `{profile}` in {store}")
             }
+            Error::AwsVaultStore { path } => write!(
+                f,
+                "`{}` is aws-vault's file store, not vault's",
+                crate::paths::display_path(path)
+            ),
+            Error::Importable { error, .. } => write!(f, "{error}"),
             Error::ImportSource {
                 source, problem, ..
             } => {

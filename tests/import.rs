@@ -994,3 +994,48 @@ export AWS_VAULT_BACKEND=keyctl
     );
     assert_eq!(home.run(["list", "--credentials"]).ok(), "");
 }
+
+#[test]
+fn errors_point_at_aws_vault_stores() {
+    let mut home = file_home();
+    home.config("[profile jon]\nregion = eu-west-1\n\n[profile role]\nsource_profile = jon\nrole_arn = arn:aws:iam::123456789012:role/x\n");
+    let dir = home.path().join(".awsvault/keys");
+    file_store(
+        &home,
+        &dir,
+        &[("jon", "their passphrase", v2(ID, SECRET), 8192)],
+    );
+    let before = snapshot(&dir);
+
+    let err = home.run(["export", "role"]).fails().to_string();
+    assert!(
+        err.ends_with(
+            "hint: import them with `vault import aws-vault --from file --profile jon`\n"
+        ),
+        "{err}"
+    );
+
+    // vault's own file store pointed at aws-vault's folder: said plainly, nothing written.
+    home.env("AWS_VAULT_FILE_DIR", dir.to_str().unwrap());
+    let err = home.run(["list"]).fails().to_string();
+    assert_eq!(
+        err,
+        "error: `~/.awsvault/keys` is aws-vault's file store, not vault's\n\
+         hint: import its keys with `vault import aws-vault --from file --dir ~/.awsvault/keys`, \
+         and keep vault's own store elsewhere (unset AWS_VAULT_FILE_DIR or point it at another folder)\n"
+    );
+    let mut add = home.command(["add", "x", "--env", "--no-add-config"]);
+    add.env("AWS_ACCESS_KEY_ID", ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    let err = Run::from(add.output().unwrap());
+    assert!(
+        err.fails()
+            .contains("is aws-vault's file store, not vault's"),
+        "{err:#?}"
+    );
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "vault wrote into aws-vault's folder"
+    );
+}

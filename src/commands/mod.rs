@@ -29,6 +29,11 @@ pub(crate) use add::append_section;
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).
 pub fn run(cli: Cli) -> Result<u8> {
+    // Missing keys that aws-vault's store holds: the error names the import command.
+    run_command(cli).map_err(crate::import::hint_import)
+}
+
+fn run_command(cli: Cli) -> Result<u8> {
     let context = Context {
         backend: cli.backend,
     };
@@ -90,7 +95,7 @@ pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
         profile.name
     ));
     eprintln!(
-        "hint: move them into the vault with `vault add {}` and delete them from the file",
+        "hint: move them into the vault with `vault import credentials-file --profile {}`",
         profile.name
     );
 }

@@ -266,6 +266,60 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
     import(store.as_mut(), found, &target)?.result()
 }
 
+/// `error` with the import command in its hint, when it says a profile has no keys and
+/// aws-vault's file or pass store has an item of that name (looked for by file name only:
+/// nothing is decrypted, no bus is asked).
+pub fn hint_import(error: Error) -> Error {
+    let profile = match &error {
+        Error::NoCredentials { profile, .. } | Error::NoKeys { profile, .. } => profile.clone(),
+        _ => return error,
+    };
+    match aws_vault_has(&profile) {
+        Some(command) => Error::Importable {
+            error: Box::new(error),
+            command,
+        },
+        None => error,
+    }
+}
+
+fn aws_vault_has(profile: &str) -> Option<String> {
+    let home = dirs::home_dir()?;
+    let escaped: String = profile
+        .chars()
+        .map(|c| match c {
+            '/' => "%2F".to_string(),
+            '%' => "%25".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    if std::fs::symlink_metadata(home.join(".awsvault/keys").join(escaped))
+        .is_ok_and(|m| m.is_file())
+    {
+        return Some(format!(
+            "vault import aws-vault --from file --profile {profile}"
+        ));
+    }
+    let pass = std::env::var_os("PASSWORD_STORE_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| home.join(".password-store"));
+    for prefix in ["", "aws-vault"] {
+        let path = pass.join(prefix).join(format!("{profile}.gpg"));
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+            let flag = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!(" --pass-prefix {prefix}")
+            };
+            return Some(format!(
+                "vault import aws-vault --from pass{flag} --profile {profile}"
+            ));
+        }
+    }
+    None
+}
+
 /// aws-vault's default for this platform. On Linux that is the Secret Service, but when it
 /// has no `awsvault` collection (or there is no bus) the file store is tried.
 fn default_source() -> String {
