@@ -13,13 +13,27 @@ through their environment. It reads the same ~/.aws/config as the AWS CLI and aw
     after_help = "Examples:\n  vault add gds-users\n  vault list\n  vault show target-account\n\nRun `vault COMMAND --help` for a command's options."
 )]
 pub struct Cli {
-    /// Store backend: file, keychain, wincred, secret-service or keyctl [env: AWS_VAULT_BACKEND]
+    /// Store backend: file, keychain, wincred, secret-service, keyctl or pass [env: AWS_VAULT_BACKEND]
     #[arg(long, global = true, value_name = "NAME")]
     pub backend: Option<String>,
 
     /// Print each step to stderr: files read, the plan, cache hits, STS calls (never a secret)
     #[arg(long, global = true)]
     pub debug: bool,
+
+    /// pass backend: the password store [env: AWS_VAULT_PASS_PASSWORD_STORE_DIR, else
+    /// PASSWORD_STORE_DIR, else ~/.password-store]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub pass_dir: Option<std::path::PathBuf>,
+
+    /// pass backend: the command, e.g. gopass [env: AWS_VAULT_PASS_CMD] [default: pass]
+    #[arg(long, global = true, value_name = "CMD")]
+    pub pass_cmd: Option<String>,
+
+    /// pass backend: the folder in the store [env: AWS_VAULT_PASS_PREFIX] [default: vault];
+    /// under `import aws-vault`, aws-vault's folder instead
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub pass_prefix: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -338,13 +352,10 @@ pub struct ImportAwsVaultArgs {
     #[arg(long, value_name = "BACKEND")]
     pub from: Option<String>,
 
-    /// The file store's folder (default ~/.awsvault/keys), or for pass the password store
+    /// The file store's folder (default ~/.awsvault/keys), or for pass the password store;
+    /// `--pass-prefix` names the folder aws-vault used in it (aws-vault's default: none)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<std::path::PathBuf>,
-
-    /// The folder in the password store that aws-vault used (`--pass-prefix` of aws-vault)
-    #[arg(long = "pass-prefix", value_name = "PREFIX", id = "import_pass_prefix")]
-    pub pass_prefix: Option<String>,
 
     /// Only this profile (repeatable)
     #[arg(long, value_name = "NAME")]

@@ -121,6 +121,11 @@ pub enum Error {
         problem: String,
         hint: String,
     },
+    /// The pass backend: `pass` missing, failing, or gpg unable to ask for a passphrase.
+    Pass {
+        problem: String,
+        hint: String,
+    },
     /// vault's file store folder holds aws-vault's file store.
     AwsVaultStore {
         path: PathBuf,
@@ -354,6 +359,7 @@ impl Error {
                 Some(format!("add the keys to the source instead: `vault add {source}`"))
             }
             Error::ImportSource { hint, .. } => Some(hint.clone()),
+            Error::Pass { hint, .. } => Some(hint.clone()),
             Error::AwsVaultStore { path } => Some(format!(
                 "import its keys with `vault import aws-vault --from file --dir {}`, and keep vault's own store elsewhere (unset AWS_VAULT_FILE_DIR or point it at another folder)",
                 crate::paths::display_path(path)
@@ -588,6 +594,7 @@ impl fmt::Display for Error {
                 crate::paths::display_path(path)
             ),
             Error::Importable { error, .. } => write!(f, "{error}"),
+            Error::Pass { problem, .. } => write!(f, "the pass backend failed: {problem}"),
             Error::ImportSource {
                 source, problem, ..
             } => {

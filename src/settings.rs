@@ -29,6 +29,11 @@ pub struct Settings {
     /// How long an unlocked file store stays unlocked; zero disables the unlock cache.
     pub unlock_ttl: Duration,
     pub file_dir: PathBuf,
+    /// The pass backend: `AWS_VAULT_PASS_CMD` (`pass`), `AWS_VAULT_PASS_PASSWORD_STORE_DIR`
+    /// else `PASSWORD_STORE_DIR` else `~/.password-store`, `AWS_VAULT_PASS_PREFIX` (`vault`).
+    pub pass_cmd: String,
+    pub pass_dir: PathBuf,
+    pub pass_prefix: String,
 }
 
 pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -52,6 +57,9 @@ impl From<&Settings> for store::Options {
             file_dir: settings.file_dir.clone(),
             index_dir: default_file_dir().join("index"),
             unlock_ttl: settings.unlock_ttl,
+            pass_cmd: settings.pass_cmd.clone(),
+            pass_dir: settings.pass_dir.clone(),
+            pass_prefix: settings.pass_prefix.clone(),
         }
     }
 }
@@ -83,11 +91,18 @@ impl Settings {
             .or(file.file_dir)
             .map(|d| expand_home(&d))
             .unwrap_or_else(default_file_dir);
+        let pass_dir = var("AWS_VAULT_PASS_PASSWORD_STORE_DIR")
+            .or_else(|| var("PASSWORD_STORE_DIR"))
+            .map(|d| expand_home(&d))
+            .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".password-store"));
         Ok(Settings {
             backend,
             prompt,
             unlock_ttl,
             file_dir,
+            pass_cmd: var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".to_string()),
+            pass_dir,
+            pass_prefix: var("AWS_VAULT_PASS_PREFIX").unwrap_or_else(|| "vault".to_string()),
         })
     }
 }
@@ -156,7 +171,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            bad.contains("file, keychain, wincred, secret-service, keyctl"),
+            bad.contains("file, keychain, wincred, secret-service, keyctl, pass"),
             "{bad}"
         );
     }

@@ -1039,3 +1039,59 @@ fn errors_point_at_aws_vault_stores() {
         "vault wrote into aws-vault's folder"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// vault's own pass backend
+// ---------------------------------------------------------------------------------------
+
+/// Keys imported from the file store into the pass backend; a role behind MFA works, its
+/// session is one `.gpg` file, and `list` needs neither pass nor gpg.
+#[test]
+fn pass_backend_holds_keys_and_sessions() {
+    let mut world = World::new();
+    let store = PassStore::new(&mut world.home);
+    let dir = store.dir.clone();
+    drop(store);
+    world.home.env("AWS_VAULT_BACKEND", "pass");
+    let run = world.run(&["import", "vault", "--from", "file"]);
+    assert_eq!(
+        run.ok(),
+        "gds-users: imported\n1 imported, 0 already in vault, 0 not imported\n"
+    );
+    assert!(dir.join("vault/keys/gds-users.gpg").is_file());
+    let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
+    assert!(arn.contains(":assumed-role/admin/"), "{arn}");
+    let sessions: Vec<_> = std::fs::read_dir(dir.join("vault/sessions"))
+        .unwrap()
+        .collect();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+
+    // `list` reads names only: it works with no pass at all.
+    let mut list = world.home.command(["list", "--credentials"]);
+    list.env("AWS_VAULT_PASS_CMD", "no-such-pass");
+    assert_eq!(Run::from(list.output().unwrap()).ok(), "gds-users\n");
+    let mut list = world.home.command(["list", "--sessions"]);
+    list.env("AWS_VAULT_PASS_CMD", "no-such-pass");
+    assert_eq!(Run::from(list.output().unwrap()).ok().lines().count(), 2);
+
+    // A missing pass: a clear error when a secret is needed.
+    let mut export = world.home.command(["export", "--no-session", "gds-users"]);
+    export.env("AWS_VAULT_PASS_CMD", "no-such-pass");
+    let run = Run::from(export.output().unwrap());
+    let err = run.fails();
+    assert!(
+        err.contains("error: the pass backend failed: `no-such-pass` is not installed"),
+        "{err}"
+    );
+
+    // Flags beat variables: another prefix is another (empty) set of entries.
+    let run = world.run(&["list", "--credentials", "--pass-prefix", "other"]);
+    assert_eq!(run.ok(), "");
+    let run = world.run(&["remove", "-f", "gds-users"]);
+    run.ok();
+    assert!(!dir.join("vault/keys/gds-users.gpg").exists());
+    let _ = world
+        .home
+        .child("gpgconf", &["--kill", "gpg-agent"])
+        .output();
+}

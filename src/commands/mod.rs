@@ -36,6 +36,9 @@ pub fn run(cli: Cli) -> Result<u8> {
 fn run_command(cli: Cli) -> Result<u8> {
     let context = Context {
         backend: cli.backend,
+        pass_dir: cli.pass_dir,
+        pass_cmd: cli.pass_cmd,
+        pass_prefix: cli.pass_prefix,
     };
     let done = match cli.command {
         Command::Add(args) => add::run(&context, &args),
@@ -59,11 +62,25 @@ fn run_command(cli: Cli) -> Result<u8> {
 pub(crate) struct Context {
     /// `--backend`, before it is checked.
     backend: Option<String>,
+    /// `--pass-dir`, `--pass-cmd`, `--pass-prefix`: beat their variables.
+    pass_dir: Option<std::path::PathBuf>,
+    pass_cmd: Option<String>,
+    pub(crate) pass_prefix: Option<String>,
 }
 
 impl Context {
     pub(crate) fn settings(&self) -> Result<Settings> {
-        Settings::load(self.backend.as_deref(), var)
+        let mut settings = Settings::load(self.backend.as_deref(), var)?;
+        if let Some(dir) = &self.pass_dir {
+            settings.pass_dir = dir.clone();
+        }
+        if let Some(cmd) = &self.pass_cmd {
+            settings.pass_cmd = cmd.clone();
+        }
+        if let Some(prefix) = &self.pass_prefix {
+            settings.pass_prefix = prefix.clone();
+        }
+        Ok(settings)
     }
 
     /// The store, asking on the terminal when it must be unlocked.

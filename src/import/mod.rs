@@ -227,7 +227,8 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
                     .map(std::path::PathBuf::from)
                     .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".password-store"))
             });
-            let prefix = args.pass_prefix.clone().unwrap_or_default();
+            // Under `import aws-vault`, `--pass-prefix` is aws-vault's folder.
+            let prefix = context.pass_prefix.clone().unwrap_or_default();
             let cmd = crate::commands::var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".into());
             let found = aws_vault_pass::read(&cmd, &dir, &prefix)?;
             (
@@ -262,7 +263,10 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
         profiles: &args.profile,
         source,
     };
-    let mut store = context.store()?;
+    // `--pass-prefix` named aws-vault's folder, not vault's own.
+    let mut own = context.clone();
+    own.pass_prefix = None;
+    let mut store = own.store()?;
     import(store.as_mut(), found, &target)?.result()
 }
 
