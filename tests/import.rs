@@ -612,6 +612,10 @@ struct PassStore<'a> {
 
 impl<'a> PassStore<'a> {
     fn new(home: &'a mut Home) -> PassStore<'a> {
+        PassStore::with_passphrase(home, "")
+    }
+
+    fn with_passphrase(home: &'a mut Home, passphrase: &str) -> PassStore<'a> {
         let gnupg = home.path().join(".gnupg");
         std::fs::create_dir_all(&gnupg).unwrap();
         std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -630,7 +634,7 @@ impl<'a> PassStore<'a> {
                 "--pinentry-mode",
                 "loopback",
                 "--passphrase",
-                "",
+                passphrase,
                 "--quick-gen-key",
                 "vault test <vault-test@example.com>",
                 "default",
@@ -1094,4 +1098,39 @@ fn pass_backend_holds_keys_and_sessions() {
         .home
         .child("gpgconf", &["--kill", "gpg-agent"])
         .output();
+}
+
+/// A key with a passphrase and no terminal for pinentry: a plain error at once, no hang.
+#[test]
+fn pass_backend_without_a_way_to_ask_fails_at_once() {
+    let mut home = file_home();
+    home.env("AWS_VAULT_BACKEND", "pass");
+    let store = PassStore::with_passphrase(&mut home, "key passphrase");
+    store.insert(
+        "vault/keys/p",
+        r#"{"access_key_id":"AKIAX","secret_access_key":"s"}"#,
+    );
+    let _ = store
+        .home
+        .child("gpgconf", &["--kill", "gpg-agent"])
+        .output();
+    let started = std::time::Instant::now();
+    let run = Run::from(
+        store
+            .home
+            .detached(["export", "--no-session", "p"])
+            .output()
+            .unwrap(),
+    );
+    assert!(started.elapsed().as_secs() < 60, "it waited");
+    let err = run.fails();
+    assert!(
+        err.contains("error: the pass backend failed: `pass show` failed: gpg: decryption failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: gpg-agent could not ask for the key's passphrase"),
+        "{err}"
+    );
+    assert_eq!(store.home.run(["list", "--credentials"]).ok(), "p\n");
 }

@@ -233,7 +233,7 @@ impl PassStore {
             || line.contains("agent")
             || line.contains("decryption failed")
         {
-            "gpg-agent could not ask for the passphrase (no agent, or no terminal for pinentry): unlock the key in a terminal first (`pass show` once, or `gpg-connect-agent`), or run vault where pinentry can show"
+            "gpg-agent could not ask for the key's passphrase (no agent, or no terminal for pinentry), or the key is not in this keyring: unlock it in a terminal first (`pass show` once), or run vault where pinentry can show"
         } else if line.contains("not in the password store") || line.contains("is not initialized")
         {
             "initialise the store with `pass init GPG-ID` (or name it with AWS_VAULT_PASS_PASSWORD_STORE_DIR or --pass-dir)"
