@@ -13,7 +13,7 @@ through their environment. It reads the same ~/.aws/config as the AWS CLI and aw
     after_help = "Examples:\n  vault add gds-users\n  vault list\n  vault show target-account\n\nRun `vault COMMAND --help` for a command's options."
 )]
 pub struct Cli {
-    /// Store backend: file, keychain, wincred, secret-service or keyctl [env: AWS_VAULT_BACKEND]
+    /// Store backend: file, keychain, wincred, secret-service, keyctl or pass [env: AWS_VAULT_BACKEND]
     #[arg(long, global = true, value_name = "NAME")]
     pub backend: Option<String>,
 
@@ -28,6 +28,19 @@ pub struct Cli {
 
     #[command(flatten)]
     pub compat: GlobalCompat,
+    /// pass backend: the password store [env: AWS_VAULT_PASS_PASSWORD_STORE_DIR, else
+    /// PASSWORD_STORE_DIR, else ~/.password-store]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub pass_dir: Option<std::path::PathBuf>,
+
+    /// pass backend: the command, e.g. gopass [env: AWS_VAULT_PASS_CMD] [default: pass]
+    #[arg(long, global = true, value_name = "CMD")]
+    pub pass_cmd: Option<String>,
+
+    /// pass backend: the folder in the store [env: AWS_VAULT_PASS_PREFIX] [default: vault];
+    /// under `import aws-vault`, aws-vault's folder instead
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub pass_prefix: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -149,6 +162,11 @@ pub enum Command {
     Show(ShowArgs),
     /// Print vault's version (as `--version`)
     Version,
+    /// Bring keys in from aws-vault's stores, a plaintext credentials file, or another backend
+    #[command(
+        after_help = "Examples:\n  vault import aws-vault\n  vault import aws-vault --from file --dry-run\n  vault import credentials-file\n  vault import vault --from file"
+    )]
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -427,4 +445,88 @@ impl Cli {
             _ => None,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Copy the long-lived keys aws-vault holds (its store is never changed)
+    AwsVault(ImportAwsVaultArgs),
+    /// Move the keys of the plaintext credentials file into the vault (a 0600 backup is kept)
+    CredentialsFile(ImportCredentialsFileArgs),
+    /// Copy vault's key entries from another of its backends into the current one
+    Vault(ImportVaultArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportVaultArgs {
+    /// The backend to copy from: file, keychain, wincred, secret-service, keyctl, pass
+    #[arg(long, value_name = "BACKEND")]
+    pub from: String,
+
+    /// Delete each entry from the source once it reads back equal from the current backend
+    #[arg(long)]
+    pub delete_source: bool,
+
+    /// Only this profile (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace keys the current backend already holds
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCredentialsFileArgs {
+    /// Import the keys but leave the file as it is
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Only this profile (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace keys the vault already holds
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAwsVaultArgs {
+    /// aws-vault's backend: file, secret-service, pass, keychain, wincred, kwallet, keyctl
+    /// (default: aws-vault's default for this platform; on Linux `file` when the Secret
+    /// Service has no `awsvault` collection)
+    #[arg(long, value_name = "BACKEND")]
+    pub from: Option<String>,
+
+    /// The file store's folder (default ~/.awsvault/keys), or for pass the password store;
+    /// `--pass-prefix` names the folder aws-vault used in it (aws-vault's default: none)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+
+    /// Only this profile (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Replace keys the vault already holds
+    #[arg(long)]
+    pub overwrite: bool,
 }

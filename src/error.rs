@@ -153,6 +153,30 @@ pub enum Error {
         profile: String,
         store: String,
     },
+    /// An import source that cannot be read at all.
+    ImportSource {
+        source: String,
+        problem: String,
+        hint: String,
+    },
+    /// The pass backend: `pass` missing, failing, or gpg unable to ask for a passphrase.
+    Pass {
+        problem: String,
+        hint: String,
+    },
+    /// vault's file store folder holds aws-vault's file store.
+    AwsVaultStore {
+        path: PathBuf,
+    },
+    /// An error about a profile that aws-vault's store (or the plaintext file) could fill.
+    Importable {
+        error: Box<Error>,
+        command: String,
+    },
+    /// `vault import` printed its report and some profiles were not imported.
+    ImportIncomplete {
+        failed: usize,
+    },
     /// Something vault does not do yet, said plainly.
     Unsupported {
         profile: String,
@@ -378,6 +402,16 @@ impl Error {
             Error::AddToSourcedProfile { source, .. } => {
                 Some(format!("add the keys to the source instead: `vault add {source}`"))
             }
+            Error::ImportSource { hint, .. } => Some(hint.clone()),
+            Error::Pass { hint, .. } => Some(hint.clone()),
+            Error::AwsVaultStore { path } => Some(format!(
+                "import its keys with `vault import aws-vault --from file --dir {}`, and keep vault's own store elsewhere (unset AWS_VAULT_FILE_DIR or point it at another folder)",
+                crate::paths::display_path(path)
+            )),
+            Error::Importable { command, .. } => Some(format!("import them with `{command}`")),
+            Error::ImportIncomplete { .. } => Some(
+                "everything else was imported; the lines above say why each was not".to_string(),
+            ),
             Error::NoKeys { .. } => {
                 Some("`vault list --credentials` shows the entries there are".to_string())
             }
@@ -505,6 +539,7 @@ impl Error {
             Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
             Error::Exec { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => 126,
             Error::Interrupted { signal } => u8::try_from(128 + signal).unwrap_or(1),
+            Error::Importable { error, .. } => error.exit_code(),
             _ => 1,
         }
     }
@@ -635,6 +670,21 @@ impl fmt::Display for Error {
             ),
             Error::NoKeys { profile, store } => {
                 write!(f, "no credentials for profile `{profile}` in {store}")
+            }
+            Error::AwsVaultStore { path } => write!(
+                f,
+                "`{}` is aws-vault's file store, not vault's",
+                crate::paths::display_path(path)
+            ),
+            Error::Importable { error, .. } => write!(f, "{error}"),
+            Error::Pass { problem, .. } => write!(f, "the pass backend failed: {problem}"),
+            Error::ImportSource {
+                source, problem, ..
+            } => {
+                write!(f, "cannot import from {source}: {problem}")
+            }
+            Error::ImportIncomplete { failed } => {
+                write!(f, "{failed} not imported")
             }
             Error::Unsupported { profile, what } => {
                 write!(

@@ -14,6 +14,7 @@ pub mod config;
 pub mod debug;
 pub mod error;
 pub mod exec;
+pub(crate) mod import;
 pub mod mfa;
 pub mod paths;
 pub mod process;

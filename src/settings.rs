@@ -33,6 +33,11 @@ pub struct Settings {
     pub file_dir: PathBuf,
     /// secret-service: the label of the collection new entries go in; `None` the default one.
     pub collection: Option<String>,
+    /// The pass backend: `AWS_VAULT_PASS_CMD` (`pass`), `AWS_VAULT_PASS_PASSWORD_STORE_DIR`
+    /// else `PASSWORD_STORE_DIR` else `~/.password-store`, `AWS_VAULT_PASS_PREFIX` (`vault`).
+    pub pass_cmd: String,
+    pub pass_dir: PathBuf,
+    pub pass_prefix: String,
 }
 
 pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -57,6 +62,9 @@ impl From<&Settings> for store::Options {
             index_dir: default_file_dir().join("index"),
             unlock_ttl: settings.unlock_ttl,
             collection: settings.collection.clone(),
+            pass_cmd: settings.pass_cmd.clone(),
+            pass_dir: settings.pass_dir.clone(),
+            pass_prefix: settings.pass_prefix.clone(),
         }
     }
 }
@@ -90,12 +98,19 @@ impl Settings {
             .or(file.file_dir)
             .map(|d| expand_home(&d))
             .unwrap_or_else(default_file_dir);
+        let pass_dir = var("AWS_VAULT_PASS_PASSWORD_STORE_DIR")
+            .or_else(|| var("PASSWORD_STORE_DIR"))
+            .map(|d| expand_home(&d))
+            .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".password-store"));
         Ok(Settings {
             backend,
             prompt,
             unlock_ttl,
             file_dir,
             collection: None,
+            pass_cmd: var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".to_string()),
+            pass_dir,
+            pass_prefix: var("AWS_VAULT_PASS_PREFIX").unwrap_or_else(|| "vault".to_string()),
         })
     }
 
@@ -181,7 +196,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            bad.contains("file, keychain, wincred, secret-service, keyctl"),
+            bad.contains("file, keychain, wincred, secret-service, keyctl, pass"),
             "{bad}"
         );
     }

@@ -105,7 +105,7 @@ Plan (what `vault exec` would do now):
     assert_eq!(
         run.stderr,
         "warning: profile `gds-users` keeps long-lived keys in plaintext in `~/.aws/credentials`\n\
-         hint: move them into the vault with `vault add gds-users` and delete them from the file\n"
+         hint: move them into the vault with `vault import credentials-file --profile gds-users`\n"
     );
 
     let json = home.run(["show", "gds-users", "--json"]);

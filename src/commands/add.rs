@@ -123,7 +123,7 @@ fn key_warnings(keys: &Credentials) -> Vec<String> {
 /// Whatever the umask, a folder it creates is 0700 and a file it creates 0600, as `aws
 /// configure` makes them: anyone who can write the config can run code as its owner
 /// (`credential_process`). An existing file keeps its mode.
-fn append_section(path: &Path, profile: &str) -> Result<()> {
+pub(crate) fn append_section(path: &Path, profile: &str) -> Result<()> {
     let io = |action| {
         move |source| Error::Io {
             action,

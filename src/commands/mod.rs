@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 pub(crate) use crate::paths::display_path;
 use crate::settings::Settings;
 use crate::store::{self, Store};
+pub(crate) use add::append_section;
 
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).
@@ -31,12 +32,20 @@ pub fn run(cli: Cli) -> Result<u8> {
     if let Some(done) = compat::run(&cli) {
         return done.map(|()| 0);
     }
+    // Missing keys that aws-vault's store holds: the error names the import command.
+    run_command(cli).map_err(crate::import::hint_import)
+}
+
+fn run_command(cli: Cli) -> Result<u8> {
     let context = Context {
         backend: cli.backend,
         prompt: cli.prompt.and_then(|named| named.0),
         terminal: true,
         file_dir: cli.compat.file_dir,
         collection: cli.compat.secret_service_collection,
+        pass_dir: cli.pass_dir,
+        pass_cmd: cli.pass_cmd,
+        pass_prefix: cli.pass_prefix,
     };
     // `lib::run` has refused a command line with neither a command nor a compat action.
     let Some(command) = cli.command else {
@@ -55,6 +64,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
         Command::Version => compat::version(),
+        Command::Import(args) => crate::import::run(&context, &args),
     };
     done.map(|()| 0)
 }
@@ -73,6 +83,10 @@ pub(crate) struct Context {
     file_dir: Option<String>,
     /// `--secret-service-collection` or AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME.
     collection: Option<String>,
+    /// `--pass-dir`, `--pass-cmd`, `--pass-prefix`: beat their variables.
+    pass_dir: Option<std::path::PathBuf>,
+    pass_cmd: Option<String>,
+    pub(crate) pass_prefix: Option<String>,
 }
 
 impl Context {
@@ -80,6 +94,15 @@ impl Context {
         let mut settings = Settings::load(self.backend.as_deref(), var)?;
         if self.prompt.is_some() {
             settings.prompt = self.prompt;
+        }
+        if let Some(dir) = &self.pass_dir {
+            settings.pass_dir = dir.clone();
+        }
+        if let Some(cmd) = &self.pass_cmd {
+            settings.pass_cmd = cmd.clone();
+        }
+        if let Some(prefix) = &self.pass_prefix {
+            settings.pass_prefix = prefix.clone();
         }
         Ok(settings.with_flags(self.file_dir.as_deref(), self.collection.as_deref()))
     }
@@ -119,7 +142,7 @@ pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
         profile.name
     ));
     eprintln!(
-        "hint: move them into the vault with `vault add {}` and delete them from the file",
+        "hint: move them into the vault with `vault import credentials-file --profile {}`",
         profile.name
     );
 }

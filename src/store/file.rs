@@ -36,6 +36,32 @@ const LOCK: &str = ".lock";
 const INDEX: &str = "index.json";
 const ENTRY_SUFFIX: &str = ".entry";
 
+/// How every file of aws-vault's file store begins: base64url of `{"alg":"PBES2-HS256+A128KW"`
+/// (its JWE header, keys sorted).
+const AWS_VAULT_JWE: &[u8] = b"eyJhbGciOiJQQkVTMi1IUzI1NitBMTI4S1ci";
+
+/// Whether `dir` (which has no `vault.json`) holds aws-vault's file store: a few of its
+/// files are read (bounded, without following links) to see.
+fn is_aws_vault_store(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && !name.ends_with(ENTRY_SUFFIX)
+        })
+        .take(8)
+        .any(|e| {
+            read_file(&e.path(), MAX_FILE)
+                .ok()
+                .flatten()
+                .is_some_and(|bytes| bytes.starts_with(AWS_VAULT_JWE))
+        })
+}
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     version: u32,
@@ -111,12 +137,23 @@ impl FileStore {
         check_dir(&self.dir)
     }
 
+    /// A folder of aws-vault's files is not taken for (or turned into) a vault store.
+    fn not_aws_vault(&self) -> Result<()> {
+        if !self.dir.join(HEADER).exists() && is_aws_vault_store(&self.dir) {
+            return Err(Error::AwsVaultStore {
+                path: self.dir.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn read_header(&self) -> Result<Option<Header>> {
         if !self.checked_dir()? {
             return Ok(None);
         }
         let path = self.dir.join(HEADER);
         let Some(bytes) = read_file(&path, MAX_FILE)? else {
+            self.not_aws_vault()?;
             return Ok(None);
         };
         let header: Header = serde_json::from_slice(&bytes).map_err(|e| Error::StoreHeader {
@@ -420,6 +457,7 @@ impl Store for FileStore {
         if !self.checked_dir()? {
             return Ok(listing);
         }
+        self.not_aws_vault()?;
         let dir = match fs::read_dir(&self.dir) {
             Ok(dir) => dir,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(listing),
@@ -467,6 +505,7 @@ impl Store for FileStore {
         if !self.checked_dir()? {
             return Ok(None);
         }
+        self.not_aws_vault()?;
         let path = self.entry_path(id);
         let Some((meta, sealed)) = self.read_entry(&path)? else {
             return Ok(None);

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod file;
 pub mod fs;
 pub mod keychain;
+pub mod pass;
 pub mod unlock;
 
 use std::fmt;
@@ -267,6 +268,10 @@ pub struct Options {
     /// secret-service: the label of the collection new entries are created in (keyring's
     /// `target`); `None` the default collection.
     pub collection: Option<String>,
+    /// The pass backend: the command, the password store, the folder in it.
+    pub pass_cmd: String,
+    pub pass_dir: PathBuf,
+    pub pass_prefix: String,
 }
 
 /// Opens the store that the options name, or the platform's default: the OS keychain when
@@ -287,6 +292,12 @@ pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<
                 ttl: options.unlock_ttl,
                 new_kdf: crypto::Kdf::new,
             },
+        )),
+        Backend::Pass => Box::new(pass::PassStore::new(
+            options.pass_cmd,
+            options.pass_dir,
+            options.pass_prefix,
+            options.index_dir,
         )),
         other => Box::new(
             keychain::KeychainStore::new(other, options.index_dir)
@@ -345,11 +356,18 @@ pub enum Backend {
     Wincred,
     SecretService,
     Keyctl,
+    Pass,
 }
 
 impl Backend {
-    pub const NAMES: &'static [&'static str] =
-        &["file", "keychain", "wincred", "secret-service", "keyctl"];
+    pub const NAMES: &'static [&'static str] = &[
+        "file",
+        "keychain",
+        "wincred",
+        "secret-service",
+        "keyctl",
+        "pass",
+    ];
 
     pub fn parse(name: &str, source: &'static str) -> Result<Backend> {
         Ok(match name {
@@ -358,6 +376,7 @@ impl Backend {
             "wincred" => Backend::Wincred,
             "secret-service" => Backend::SecretService,
             "keyctl" => Backend::Keyctl,
+            "pass" => Backend::Pass,
             other => {
                 return Err(Error::BadValue {
                     name: source,
@@ -377,6 +396,7 @@ impl Backend {
             Backend::Wincred => "wincred",
             Backend::SecretService => "secret-service",
             Backend::Keyctl => "keyctl",
+            Backend::Pass => "pass",
         }
     }
 }
