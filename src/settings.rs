@@ -17,6 +17,7 @@ struct FileSettings {
     prompt: Option<String>,
     unlock_ttl: Option<String>,
     file_dir: Option<String>,
+    sso_token_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub struct Settings {
     /// How long an unlocked file store stays unlocked; zero disables the unlock cache.
     pub unlock_ttl: Duration,
     pub file_dir: PathBuf,
+    /// `sso_token_cache = shared`: SSO tokens are also written to `~/.aws/sso/cache`.
+    pub sso_shared_cache: bool,
 }
 
 pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -71,12 +74,30 @@ impl Settings {
             .or(file.file_dir)
             .map(|d| expand_home(&d))
             .unwrap_or_else(default_file_dir);
+        let sso_shared_cache = match (var("AWS_VAULT_SSO_TOKEN_CACHE"), file.sso_token_cache) {
+            (Some(text), _) => parse_token_cache(&text, "AWS_VAULT_SSO_TOKEN_CACHE")?,
+            (None, Some(text)) => parse_token_cache(&text, "sso_token_cache in config.toml")?,
+            (None, None) => false,
+        };
         Ok(Settings {
             backend,
             prompt,
             unlock_ttl,
             file_dir,
+            sso_shared_cache,
         })
+    }
+}
+
+/// `vault` (tokens in vault's store only) or `shared` (also the AWS CLI's cache).
+fn parse_token_cache(text: &str, name: &'static str) -> Result<bool> {
+    match text {
+        "vault" => Ok(false),
+        "shared" => Ok(true),
+        other => Err(Error::BadValue {
+            name,
+            problem: format!("`{other}` is neither `vault` nor `shared`"),
+        }),
     }
 }
 

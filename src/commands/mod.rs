@@ -13,6 +13,7 @@ mod login;
 mod remove;
 mod rotate;
 mod show;
+mod sso;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completion(args) => completion::run(&args),
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
+        Command::Sso(command) => sso::run(&context, &command),
     };
     done.map(|()| 0)
 }

@@ -290,7 +290,7 @@ def run_checks(c: Checker, endpoint: str, moto_endpoint: str, tmp: str) -> None:
             aws_session_token=rc["sessionToken"],
         )
         arn = sts.get_caller_identity()["Arn"]
-        assert arn.startswith("arn:aws:sts::123456789012:assumed-role/readonly/sso-readonly"), arn
+        assert arn == "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_readonly/jane", arn
         expect_error(
             lambda: portal.get_role_credentials(accessToken=token, accountId="210987654321", roleName="admin"),
             "ForbiddenException",
@@ -347,7 +347,7 @@ def run_checks(c: Checker, endpoint: str, moto_endpoint: str, tmp: str) -> None:
         )
         assert out.returncode == 0, out.stderr
         got = json.loads(out.stdout)
-        assert got["arn"].startswith("arn:aws:sts::123456789012:assumed-role/readonly/"), got
+        assert got["arn"] == "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_readonly/jane", got
         calls = control(endpoint, "/_fake/calls")
         assert calls.get("CreateToken.refresh_token") == 1, calls
         assert calls.get("GetRoleCredentials") == 1, calls

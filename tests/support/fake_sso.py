@@ -27,8 +27,10 @@ The portal (bearer header ``x-amz-sso_bearer_token``):
 * ``POST /logout``.
 
 Role credentials are real for the local STS when ``--moto-state`` names vault_moto.py's
-state file: each GetRoleCredentials is a moto AssumeRole of the ``readonly`` role signed
-with jane's keys, so a role chained on top and ``aws sts get-caller-identity`` work.
+state file: each GetRoleCredentials is a moto AssumeRole (signed with jane's keys) of the
+role ``AWSReservedSSO_<role name>``, made on first use with an allow-all policy, as AWS
+names permission-set roles; so a role chained on top and ``aws sts get-caller-identity``
+work.
 
 Test controls (JSON):
 * ``GET /_fake/calls``: ``{"RegisterClient": n, "CreateToken.device_code": n, ...}``.
@@ -40,6 +42,7 @@ Test controls (JSON):
   (registration + token) and returns ``{accessToken, refreshToken?, clientId,
   clientSecret, expiresIn, registrationExpiresAt}``, for tests that start logged in.
 * ``POST /_fake/expire``: ``{"accessToken": t}`` makes the portal refuse that token.
+* ``POST /_fake/expire_clients``: every registration so far expires (InvalidClientException).
 
 Usage: ``fake_sso.py [--moto-state PATH]``; prints ``READY http://127.0.0.1:PORT`` and
 runs until its stdin reaches EOF or SIGTERM. check_fake_sso.py proves it with boto3.
@@ -248,8 +251,16 @@ class Failure(Exception):
         self.status, self.kind, self.error, self.message = status, kind, error, message
 
 
+ROLES_MADE: set[str] = set()
+ROLES_LOCK = threading.Lock()
+
+
 def mint(moto: dict[str, Any] | None, role: str) -> dict[str, Any]:
-    """Role credentials: real ones from moto's STS when it is there, else made-up ones."""
+    """Role credentials: real ones from moto's STS when it is there, else made-up ones.
+
+    As AWS does, each permission set is a role named ``AWSReservedSSO_<name>`` (made in moto
+    on first use, allowed everything, trusting the account), assumed for the user ``jane``.
+    """
     if moto is None:
         return {
             "accessKeyId": "ASIA" + secrets.token_hex(8).upper(),
@@ -260,14 +271,31 @@ def mint(moto: dict[str, Any] | None, role: str) -> dict[str, Any]:
     import boto3  # only with moto: the fake alone needs nothing outside the stdlib
 
     jane = moto["users"]["jane"]
-    sts = boto3.client(
-        "sts",
+    keys = dict(
         endpoint_url=moto["endpoint"],
         region_name="us-east-1",
         aws_access_key_id=jane["access_key_id"],
         aws_secret_access_key=jane["secret_access_key"],
     )
-    out = sts.assume_role(RoleArn=moto["roles"]["readonly"], RoleSessionName=f"sso-{role}")["Credentials"]
+    account = moto.get("account", "123456789012")
+    name = f"AWSReservedSSO_{role}"
+    with ROLES_LOCK:
+        if name not in ROLES_MADE:
+            iam = boto3.client("iam", **keys)
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+            try:
+                iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=43200)
+                iam.attach_role_policy(RoleName=name, PolicyArn=f"arn:aws:iam::{account}:policy/vault-test-allow-all")
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass
+            ROLES_MADE.add(name)
+    sts = boto3.client("sts", **keys)
+    out = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="jane")["Credentials"]
     return {
         "accessKeyId": out["AccessKeyId"],
         "secretAccessKey": out["SecretAccessKey"],
@@ -398,6 +426,10 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
                         registrationExpiresAt=registration["clientSecretExpiresAt"],
                     )
                     self.send(200, out)
+                elif path == "/_fake/expire_clients" and method == "POST":
+                    for client in fake.clients.values():
+                        client["expires"] = 0
+                    self.send(200, {})
                 elif path == "/_fake/expire" and method == "POST":
                     fake.tokens.pop(body.get("accessToken", ""), None)
                     self.send(200, {})
