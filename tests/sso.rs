@@ -399,3 +399,330 @@ fn twenty_callers_make_one_login_then_one_refresh() {
         sso.fake.calls("GetRoleCredentials")
     );
 }
+
+/// A boto3 child in the test's HOME: the profile's credentials through botocore's own SSO
+/// providers, then who they are in moto's STS.
+const BOTO: &str = r#"
+import json, sys, boto3
+session = boto3.Session(profile_name=sys.argv[1])
+creds = session.get_credentials().get_frozen_credentials()
+print(json.dumps({"arn": session.client("sts").get_caller_identity()["Arn"]}))
+"#;
+
+fn boto(sso: &Sso, profile: &str) -> Value {
+    let output = sso
+        .home()
+        .child(&python(), &["-c", BOTO, profile])
+        .output()
+        .unwrap();
+    let run = Run::from(output);
+    serde_json::from_str(run.ok()).unwrap()
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn bearers(sso: &Sso) -> Vec<Value> {
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "GetRoleCredentials")
+        .map(|e| e["bearer"].clone())
+        .collect()
+}
+
+#[test]
+fn the_shared_cache_is_one_login_for_vault_and_boto3_both_ways() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sso = Sso::new();
+    sso.with_browser();
+    sso.world.home.env("AWS_VAULT_SSO_TOKEN_CACHE", "shared");
+    sso.run(&["export", "dev"]).ok();
+    let path = sso.cache_file("my-sso");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let file = read_json(&path);
+    for field in [
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+        "refreshToken",
+    ] {
+        assert!(file[field].is_string(), "{field} missing: {file}");
+    }
+    assert!(file["expiresAt"].as_str().unwrap().ends_with('Z'));
+    // A. boto3 uses vault's token as it is: no refresh, the same bearer.
+    let got = boto(&sso, "dev");
+    assert!(
+        got["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&assumed("AWSReservedSSO_readonly"))
+    );
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 0);
+    assert_eq!(bearers(&sso).last().unwrap(), &file["accessToken"]);
+
+    // B. A vault login that lasts 10 minutes: botocore refreshes it (its window is 15
+    // minutes) with vault's client fields, and rewrites the file.
+    sso.fake.config(json!({"expires_in": 600}));
+    sso.run(&["sso", "login", "dev"]).ok();
+    let before = read_json(&path);
+    sso.fake.config(json!({"expires_in": 8 * 3600}));
+    boto(&sso, "dev");
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+    let after = read_json(&path);
+    assert_ne!(after["accessToken"], before["accessToken"]);
+    assert_eq!(after["clientId"], before["clientId"]);
+    // C. vault uses the token botocore refreshed, without refreshing it again.
+    sso.run(&["clear"]).ok();
+    sso.run(&["export", "dev"]).ok();
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+    assert_eq!(bearers(&sso).last().unwrap(), &after["accessToken"]);
+}
+
+#[test]
+fn bad_token_files_are_clear_errors_and_left_alone() {
+    let sso = Sso::new();
+    let path = sso.cache_file("my-sso");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    for (text, problem) in [
+        (
+            r#"{"accessToken": "x", "expiresAt": "2030-"#,
+            "it is truncated",
+        ),
+        (
+            "<html>",
+            "it is not an SSO token file: expected value at line 1 column 1",
+        ),
+        (
+            r#"{"accessToken": "x", "expiresAt": "2030-01-01T00:00:00+00:00"}"#,
+            "`expiresAt`: `2030-01-01T00:00:00+00:00` is not a UTC time like `2026-12-01T03:00:27Z` (the AWS CLI's format)",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let run = sso.detached(&["export", "dev"]);
+        assert_eq!(
+            run.fails(),
+            format!(
+                "error: the SSO token file `{}` cannot be used: {problem}\nhint: sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file\n",
+                path.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "left as it was"
+        );
+    }
+}
+
+#[test]
+fn config_errors_name_the_file_line_and_key() {
+    let sso = Sso::new();
+    let check = |config: &str, expect: &str| {
+        sso.home().config(config);
+        let run = sso.run(&["export", "p"]);
+        assert!(run.fails().starts_with(expect), "{}", run.stderr);
+    };
+    check(
+        "[profile p]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n",
+        "error: sso-session named `nope` (referenced by profile `p`) was not found",
+    );
+    check(
+        "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
+        "error: profile `p`: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (config file line 3)",
+    );
+    check(
+        "[profile p]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n",
+        "error: profile `p`: `sso_start_url` must use https: `http://x.awsapps.com/start` (config file line 7)",
+    );
+    check(
+        "[profile p]\nsso_start_url = https://x.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n",
+        "error: profile `p`: it is configured to use SSO but is missing required configuration: sso_region",
+    );
+    check(
+        "[profile p]\nsso_session = s\nsso_account_id = 1\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
+        "error: profile `p`: if `sso_account_id` is set, then `sso_role_name` must also be set (`sso_account_id` is at config file line 3)",
+    );
+}
+
+#[test]
+fn a_portal_401_drops_the_token_and_signs_in_once_more() {
+    let mut sso = Sso::new();
+    sso.with_browser();
+    sso.run(&["export", "dev"]).ok();
+    assert_eq!(sso.browser_tabs(), 1);
+    sso.run(&["clear"]).ok();
+    sso.fake.config(json!({"portal_401": 1}));
+    sso.run(&["export", "dev"]).ok();
+    assert_eq!(sso.browser_tabs(), 2, "one new sign-in");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 3);
+    // Without a person: the error, and the refused token is not kept.
+    sso.run(&["clear"]).ok();
+    sso.fake.config(json!({"portal_401": 1}));
+    let mut nobody = sso.home().detached(["export", "dev"]);
+    nobody.env_remove("BROWSER");
+    let run = Run::from(nobody.output().unwrap());
+    assert_eq!(
+        run.fails(),
+        "error: no usable IAM Identity Center sign-in for `my-sso`: the portal refused the token\nhint: run `vault sso login dev`\n"
+    );
+    let show = sso.run(&["show", "dev"]);
+    assert!(show.ok().contains("no token cached"), "{}", show.stdout);
+}
+
+#[test]
+fn an_expired_registration_is_made_again() {
+    let sso = Sso::new();
+    sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
+    sso.fake.control("/_fake/expire_clients", json!({}));
+    sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
+    assert_eq!(sso.fake.calls("RegisterClient"), 2);
+    assert_eq!(sso.fake.calls("CreateToken.device_code"), 2);
+}
+
+#[test]
+fn ctrl_c_while_waiting_caches_nothing_and_frees_the_lock() {
+    use std::io::Read;
+    let sso = Sso::new();
+    sso.fake.config(json!({"pending_polls": 100000}));
+    let mut child = sso
+        .home()
+        .command(["sso", "login", "--use-device-code", "dev"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 256];
+    while !seen.contains("enter the code") {
+        let n = stderr.read(&mut buffer).unwrap();
+        assert!(n > 0, "{seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(sso.run(&["show", "dev"]).ok().contains("no token cached"));
+    // The lock went with the process: the next sign-in does not wait.
+    sso.fake.config(json!({"pending_polls": 0}));
+    sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
+    assert!(
+        sso.run(&["show", "dev"])
+            .ok()
+            .contains("a token in vault's store")
+    );
+}
+
+#[test]
+fn populate_prints_or_appends_every_account_and_role() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let args = [
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--prefix",
+        "corp-",
+        "--region",
+        "eu-west-1",
+    ];
+    let run = sso.run(&args);
+    let profile = |name: &str, account: &str, role: &str| {
+        format!(
+            "[profile corp-{name}-{role}]\nsso_session = my-sso\nsso_account_id = {account}\nsso_role_name = {role}\nregion = eu-west-1\n"
+        )
+    };
+    let all = [
+        profile("development", "123456789012", "admin"),
+        profile("development", "123456789012", "readonly"),
+        profile("production", "210987654321", "readonly"),
+        profile("sandbox", "333333333333", "admin"),
+        profile("sandbox", "333333333333", "poweruser"),
+        profile("sandbox", "333333333333", "readonly"),
+    ];
+    assert_eq!(run.ok(), all.join("\n"));
+    // Pages were followed (the fake gives 2 a page).
+    assert_eq!(sso.fake.calls("ListAccounts"), 2);
+    // --write appends; a section that exists is left alone; no other byte changes.
+    let config_path = sso.home().path().join(".aws/config");
+    let mut before = std::fs::read_to_string(&config_path).unwrap();
+    before.push_str("[profile corp-production-readonly]\nregion = us-east-2");
+    std::fs::write(&config_path, &before).unwrap();
+    let mut write = args.to_vec();
+    write.push("--write");
+    let run = sso.run(&write);
+    assert_eq!(run.ok(), "");
+    assert!(run.stderr.contains("Added 5 profiles"), "{}", run.stderr);
+    let after = std::fs::read_to_string(&config_path).unwrap();
+    assert!(after.starts_with(&before), "existing bytes changed");
+    assert_eq!(after.matches("[profile corp-").count(), 6);
+    let arn = sso.arn("corp-sandbox-poweruser");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_poweruser")),
+        "{arn}"
+    );
+    // Again: nothing to add, the file is untouched.
+    let run = sso.run(&write);
+    assert!(run.ok().is_empty() && run.stderr.contains("Added 0 profiles"));
+    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), after);
+}
+
+#[test]
+fn logout_ends_the_sign_in_and_its_role_sessions() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.run(&["export", "dev"]).ok();
+    let run = sso.run(&["sso", "logout"]);
+    assert_eq!(run.ok(), "");
+    assert_eq!(sso.fake.calls("Logout"), 1);
+    assert!(!sso.cache_file("my-sso").exists());
+    let list = sso.run(&["list"]);
+    let line = list.ok().lines().find(|l| l.starts_with("dev ")).unwrap();
+    assert!(line.ends_with(" -"), "{line}");
+    sso.detached(&["export", "dev"]).fails();
+}
+
+#[test]
+fn credential_process_and_the_aws_cli_use_sso_profiles() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let mut config = std::fs::read_to_string(sso.home().path().join(".aws/config")).unwrap();
+    config
+        .push_str("\n[profile via-process]\ncredential_process = vault export --format json dev\n");
+    sso.home().config(&config);
+    let output = sso
+        .home()
+        .child(
+            "aws",
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "via-process",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ],
+        )
+        .output()
+        .unwrap();
+    let run = Run::from(output);
+    assert!(
+        run.ok().starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{run:?}"
+    );
+}
