@@ -725,4 +725,8 @@ fn credential_process_and_the_aws_cli_use_sso_profiles() {
         run.ok().starts_with(&assumed("AWSReservedSSO_readonly")),
         "{run:?}"
     );
+    // exec --server serves the same role session to the child.
+    let arn = sso.world.caller_arn(&["--server", "dev"]);
+    assert!(arn.starts_with(&assumed("AWSReservedSSO_readonly")), "{arn}");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
 }
