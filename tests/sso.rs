@@ -73,6 +73,21 @@ sso_account_id = 123456789012
 sso_role_name = readonly
 region = eu-west-1
 
+[profile dev-admin]
+sso_session = my-sso
+sso_account_id = 123456789012
+sso_role_name = admin
+
+[profile sandbox-power]
+sso_session = my-sso
+sso_account_id = 333333333333
+sso_role_name = poweruser
+
+[profile prod]
+sso_session = my-sso
+sso_account_id = 210987654321
+sso_role_name = readonly
+
 [profile legacy]
 sso_start_url = {START_URL}
 sso_region = eu-west-1
@@ -358,15 +373,17 @@ fn device_code_denied_and_expired_are_clear_errors() {
 
 #[test]
 fn twenty_callers_make_one_login_then_one_refresh() {
+    // Four profiles (four role sessions, each with its own lock) on one sign-in: the
+    // sign-in's own lock is what keeps it to one login and one refresh.
+    const PROFILES: [&str; 4] = ["dev", "dev-admin", "sandbox-power", "prod"];
     let mut sso = Sso::new();
     sso.with_browser();
-    sso.fake
-        .config(json!({"expires_in": 600, "token_delay": 0.3}));
+    sso.fake.config(json!({"token_delay": 0.3}));
     let spawn_all = |sso: &Sso| {
         (0..20)
-            .map(|_| {
+            .map(|i| {
                 sso.home()
-                    .command(["export", "--format", "json", "dev"])
+                    .command(["export", "--format", "json", PROFILES[i % 4]])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -378,9 +395,17 @@ fn twenty_callers_make_one_login_then_one_refresh() {
     assert!(outputs.iter().all(|o| o.contains("AccessKeyId")));
     assert_eq!(sso.browser_tabs(), 1, "one browser tab for 20 callers");
     assert_eq!(sso.fake.calls("RegisterClient"), 1);
+    assert_eq!(sso.fake.calls("Authorize"), 1);
     assert_eq!(sso.fake.calls("CreateToken.authorization_code"), 1);
-    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
-    // The token is now inside the refresh window, the role session gone.
+    assert_eq!(
+        sso.fake.calls("GetRoleCredentials"),
+        4,
+        "one a role session"
+    );
+    // A sign-in that lasts 10 minutes (inside the 15-minute refresh window), the role
+    // sessions gone: the next callers need a refresh.
+    sso.fake.config(json!({"expires_in": 600}));
+    sso.run(&["sso", "login", "dev"]).ok();
     sso.run(&["clear"]).ok();
     sso.fake.config(json!({"expires_in": 8 * 3600}));
     let outputs = wait_all(spawn_all(&sso));
@@ -390,11 +415,16 @@ fn twenty_callers_make_one_login_then_one_refresh() {
         1,
         "one refresh for 20 callers"
     );
-    assert_eq!(sso.fake.calls("CreateToken.authorization_code"), 1);
-    assert_eq!(sso.fake.calls("GetRoleCredentials"), 2);
-    assert_eq!(sso.browser_tabs(), 1);
+    assert_eq!(
+        sso.fake.calls("CreateToken.authorization_code"),
+        2,
+        "the test's own"
+    );
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 8);
+    assert_eq!(sso.browser_tabs(), 2, "the test's own sign-in only");
     eprintln!(
-        "20 callers: logins 1, refreshes {}, GetRoleCredentials {}",
+        "20 callers, 4 role sessions, two rounds: logins {} (+1 by the test), refreshes {}, GetRoleCredentials {}",
+        sso.fake.calls("CreateToken.authorization_code") - 1,
         sso.fake.calls("CreateToken.refresh_token"),
         sso.fake.calls("GetRoleCredentials")
     );
@@ -727,6 +757,9 @@ fn credential_process_and_the_aws_cli_use_sso_profiles() {
     );
     // exec --server serves the same role session to the child.
     let arn = sso.world.caller_arn(&["--server", "dev"]);
-    assert!(arn.starts_with(&assumed("AWSReservedSSO_readonly")), "{arn}");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
     assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
 }
