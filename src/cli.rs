@@ -167,6 +167,76 @@ pub enum Command {
         after_help = "Examples:\n  vault import aws-vault\n  vault import aws-vault --from file --dry-run\n  vault import credentials-file\n  vault import vault --from file"
     )]
     Import(ImportArgs),
+    /// IAM Identity Center (SSO): sign in, sign out, write profiles for your accounts
+    #[command(subcommand)]
+    Sso(SsoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Sign in now (vault also signs in by itself when a token is needed)
+    #[command(
+        after_help = "Examples:\n  vault sso login dev-admin\n  vault sso login --sso-session my-sso\n  vault sso login --use-device-code dev-admin   # over SSH, without a browser here\n\nWith a browser on this computer (BROWSER set; a display and xdg-open; macOS) the sign-in\npage comes back to a one-shot listener on 127.0.0.1; otherwise vault prints a URL and a\ncode to enter on any device. Instructions go to stderr."
+    )]
+    Login(SsoLoginArgs),
+    /// Sign out: Logout at the portal, then delete the tokens and the role sessions
+    #[command(
+        after_help = "Examples:\n  vault sso logout\n  vault sso logout --sso-session my-sso"
+    )]
+    Logout(SsoLogoutArgs),
+    /// List the accounts and roles you can use and print (or append) one profile each
+    #[command(
+        after_help = "Examples:\n  vault sso populate --sso-session my-sso\n  vault sso populate --sso-session my-sso --prefix corp- --region eu-west-1 --write\n\nWith --write the profiles are appended to the config file: profiles that already exist\nare left alone and no other byte of the file changes."
+    )]
+    Populate(SsoPopulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SsoLoginArgs {
+    /// A profile that uses SSO
+    #[arg(
+        required_unless_present = "sso_session",
+        conflicts_with = "sso_session"
+    )]
+    pub profile: Option<String>,
+
+    /// An `[sso-session NAME]` of the config, instead of a profile
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+
+    /// Use the device-code flow (a URL and a code for any device) even if a browser is here
+    #[arg(long)]
+    pub use_device_code: bool,
+
+    /// Print the URL; do not open a browser
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoLogoutArgs {
+    /// Only this `[sso-session NAME]` (default: every SSO sign-in of the config)
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoPopulateArgs {
+    /// The `[sso-session NAME]` to list accounts and roles of
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: String,
+
+    /// Put before each profile name
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: String,
+
+    /// `region` for each new profile
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+
+    /// Append the new profiles to the config file instead of printing them
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Debug, Args)]

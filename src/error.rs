@@ -76,6 +76,28 @@ pub enum Error {
         source: String,
         problem: String,
     },
+    /// An SSO token file (the AWS CLI's cache) that cannot be used.
+    SsoTokenFile {
+        path: PathBuf,
+        problem: String,
+    },
+    /// No usable SSO token and no person to sign in.
+    SsoLogin {
+        session: String,
+        profile: String,
+        problem: String,
+    },
+    /// A sign-in that did not finish (denied, expired, timed out).
+    SsoLoginFailed {
+        session: String,
+        problem: String,
+    },
+    /// Any IAM Identity Center (SSO, SSO OIDC) error, as AWS worded it.
+    Sso {
+        operation: String,
+        code: String,
+        message: String,
+    },
     /// vault's own `config.toml`.
     Settings {
         path: PathBuf,
@@ -356,6 +378,16 @@ impl Error {
             Error::Unsupported { .. } => {
                 Some("run `vault show PROFILE` to see the chain; other profiles still work".to_string())
             }
+            Error::SsoTokenFile { .. } => Some(
+                "sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file".to_string(),
+            ),
+            Error::SsoLogin { profile, .. } => Some(format!("run `vault sso login {profile}`")),
+            Error::SsoLoginFailed { .. } => {
+                Some("try again with `vault sso login PROFILE` (`--use-device-code` without a browser)".to_string())
+            }
+            Error::Sso { code, .. } if code == "ForbiddenException" => Some(
+                "the role is not assigned to you in that account; `vault sso populate --sso-session NAME` lists the ones that are".to_string(),
+            ),
             Error::BadMfaCode { .. } => Some("codes are 6 digits, like 123456".to_string()),
             Error::MfaRefused { .. } => Some(
                 "codes can be used once; wait for the next code and try again".to_string(),
@@ -633,6 +665,26 @@ impl fmt::Display for Error {
                 f,
                 "profile `{profile}`: credential_source {source} gave no credentials: {problem}"
             ),
+            Error::SsoTokenFile { path, problem } => write!(
+                f,
+                "the SSO token file `{}` cannot be used: {problem}",
+                path.display()
+            ),
+            Error::SsoLogin {
+                session, problem, ..
+            } => write!(
+                f,
+                "no usable IAM Identity Center sign-in for `{session}`: {problem}"
+            ),
+            Error::SsoLoginFailed { session, problem } => write!(
+                f,
+                "the IAM Identity Center sign-in for `{session}` did not finish: {problem}"
+            ),
+            Error::Sso {
+                operation,
+                code,
+                message,
+            } => write!(f, "{operation} failed: {code}: {message}"),
             Error::Settings { path, problem } => write!(f, "`{}`: {problem}", path.display()),
             Error::BadValue { name, problem } => write!(f, "`{name}`: {problem}"),
             Error::Output(e) => write!(f, "could not write the output: {e}"),

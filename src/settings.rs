@@ -19,6 +19,7 @@ struct FileSettings {
     prompt: Option<String>,
     unlock_ttl: Option<String>,
     file_dir: Option<String>,
+    sso_token_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct Settings {
     pub pass_cmd: String,
     pub pass_dir: PathBuf,
     pub pass_prefix: String,
+    /// `sso_token_cache = shared`: SSO tokens are also written to `~/.aws/sso/cache`.
+    pub sso_shared_cache: bool,
 }
 
 pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -102,6 +105,11 @@ impl Settings {
             .or_else(|| var("PASSWORD_STORE_DIR"))
             .map(|d| expand_home(&d))
             .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".password-store"));
+        let sso_shared_cache = match (var("AWS_VAULT_SSO_TOKEN_CACHE"), file.sso_token_cache) {
+            (Some(text), _) => parse_token_cache(&text, "AWS_VAULT_SSO_TOKEN_CACHE")?,
+            (None, Some(text)) => parse_token_cache(&text, "sso_token_cache in config.toml")?,
+            (None, None) => false,
+        };
         Ok(Settings {
             backend,
             prompt,
@@ -111,6 +119,7 @@ impl Settings {
             pass_cmd: var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".to_string()),
             pass_dir,
             pass_prefix: var("AWS_VAULT_PASS_PREFIX").unwrap_or_else(|| "vault".to_string()),
+            sso_shared_cache,
         })
     }
 
@@ -130,6 +139,18 @@ fn parse_driver(name: &str, from: &'static str) -> Result<Driver> {
         name: from,
         problem,
     })
+}
+
+/// `vault` (tokens in vault's store only) or `shared` (also the AWS CLI's cache).
+fn parse_token_cache(text: &str, name: &'static str) -> Result<bool> {
+    match text {
+        "vault" => Ok(false),
+        "shared" => Ok(true),
+        other => Err(Error::BadValue {
+            name,
+            problem: format!("`{other}` is neither `vault` nor `shared`"),
+        }),
+    }
 }
 
 fn read_file(path: &std::path::Path) -> Result<FileSettings> {

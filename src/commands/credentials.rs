@@ -200,6 +200,7 @@ impl Prepared {
             },
             locks: default_file_dir().join("locks"),
             var: &super::var,
+            sso_shared_cache: self.settings.sso_shared_cache,
         };
         sessions.credentials()
     }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::cli::ListArgs;
 use crate::config::ProfileSet;
-use crate::config::resolve::{Overrides, Resolver};
+use crate::config::resolve::{Base, Overrides, Resolver};
 use crate::error::Result;
 use crate::store::{Listing, SessionKey, now};
 
@@ -73,7 +73,11 @@ fn table(profiles: &ProfileSet, listing: &Listing, now: u64) -> String {
     let no_overrides = Overrides::default();
     // Session labels by profile, in listing order.
     let mut sessions: HashMap<&str, Vec<String>> = HashMap::new();
-    for (key, expiration) in live_sessions(listing, now) {
+    // SSO tokens and client registrations are the sign-in's, not a profile's: `show`
+    // tells about them.
+    for (key, expiration) in live_sessions(listing, now)
+        .filter(|(key, _)| key.source != crate::sso::cache::SIGN_IN_SOURCE)
+    {
         let label = session_label(key, expiration, now);
         sessions
             .entry(key.profile.as_str())
@@ -85,11 +89,23 @@ fn table(profiles: &ProfileSet, listing: &Listing, now: u64) -> String {
     let mut rows: Vec<[String; 3]> = Vec::new();
     let mut used_keys = HashSet::new();
     for name in listed_profiles(profiles) {
-        let credentials = resolver
-            .chain(name, &no_overrides)
-            .ok()
-            .and_then(|chain| chain.stored_keys().map(str::to_string));
-        if let Some(keys) = &credentials {
+        let credentials = resolver.chain(name, &no_overrides).ok().and_then(|chain| {
+            chain
+                .stored_keys()
+                .map(str::to_string)
+                .or(match &chain.base {
+                    Base::Sso {
+                        session: Some(session),
+                        ..
+                    } => Some(format!("sso:{session}")),
+                    Base::Sso {
+                        start_url: Some(url),
+                        ..
+                    } => Some(format!("sso:{url}")),
+                    _ => None,
+                })
+        });
+        if let Some(keys) = credentials.as_ref().filter(|c| !c.starts_with("sso:")) {
             used_keys.insert(keys.clone());
         }
         rows.push([

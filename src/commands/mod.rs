@@ -14,6 +14,7 @@ mod login;
 mod remove;
 mod rotate;
 mod show;
+mod sso;
 
 use std::io::{self, Write};
 
@@ -65,6 +66,7 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::Show(args) => show::run(&context, &args),
         Command::Version => compat::version(),
         Command::Import(args) => crate::import::run(&context, &args),
+        Command::Sso(command) => sso::run(&context, &command),
     };
     done.map(|()| 0)
 }

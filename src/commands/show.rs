@@ -43,6 +43,19 @@ pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
     }
     let mut text = render(&config, &profile, &chain);
     render_plan(&mut text, &plan);
+    if let Ok(plan) = plan::plan(&chain, Options::default(), ttls)
+        && let Some(session) = plan
+            .steps
+            .first()
+            .and_then(|s| crate::sso::Session::of(&s.call))
+    {
+        let _ = writeln!(
+            text,
+            "SSO sign-in ({}): {}",
+            session.label(),
+            crate::sso::cache::describe(&session, &listing, crate::store::now())
+        );
+    }
     // Values come from files someone may have written to deceive: shown escaped.
     super::print(&crate::text::printable(&text))
 }
@@ -124,6 +137,9 @@ fn render_plan(out: &mut String, plan: &PlanView) {
                 humantime::format_duration(Duration::from_secs(left))
             ),
             (None, Some(start)) if i < start => "not needed".to_string(),
+            (None, _) if matches!(step.detail, Call::SsoGetRoleCredentials { .. }) => {
+                "calls IAM Identity Center".to_string()
+            }
             (None, _) => match step.detail.mfa_serial() {
                 Some(serial) => format!("calls STS, needs an MFA code for {serial}"),
                 None => "calls STS".to_string(),
@@ -138,6 +154,11 @@ fn render_plan(out: &mut String, plan: &PlanView) {
             } => format!("{} {role_arn} for {}s", step.call, duration),
             Call::GetSessionToken { duration, .. } => format!("{} for {}s", step.call, duration),
             Call::CredentialProcess { .. } => step.call.to_string(),
+            Call::SsoGetRoleCredentials {
+                account_id,
+                role_name,
+                ..
+            } => format!("{} account {account_id} role {role_name}", step.call),
         };
         let _ = writeln!(out, "  {}. {}: {what}: {state}", i + 1, step.profile);
     }
@@ -239,14 +260,19 @@ fn describe_base(base: &Base) -> String {
         ),
         Base::Sso {
             profile,
+            session,
             start_url,
             account_id,
             role_name,
             ..
         } => format!(
-            "{}: SSO {} account {} role {} (SSO login is not supported yet)",
+            "{}: SSO {}{} account {} role {}",
             profile.name,
             start_url.as_deref().unwrap_or("-"),
+            session
+                .as_deref()
+                .map(|s| format!(" (sso-session {s})"))
+                .unwrap_or_default(),
             account_id.as_deref().unwrap_or("-"),
             role_name.as_deref().unwrap_or("-"),
         ),

@@ -248,6 +248,12 @@ pub enum Base {
         role_name: Option<String>,
         region: Option<String>,
         start_url: Option<String>,
+        /// `sso_registration_scopes` of the `[sso-session]`, as written.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scopes: Option<String>,
+        /// Where each SSO value was written (`config file line 3`), for errors.
+        #[serde(skip)]
+        places: BTreeMap<String, String>,
     },
     CredentialProcess {
         #[serde(serialize_with = "name_only")]
@@ -599,6 +605,21 @@ impl<'a> Resolver<'a> {
         {
             return Ok(None);
         }
+        // Where each value was written, for errors: "config file line 3".
+        let mut places: BTreeMap<&str, String> = BTreeMap::new();
+        for key in [
+            "sso_session",
+            "sso_region",
+            "sso_start_url",
+            "sso_account_id",
+            "sso_role_name",
+        ] {
+            if let Some(From::File { file, line, .. }) = profile.settings.get(key).map(|v| &v.from)
+            {
+                places.insert(key, place(*file, *line));
+            }
+        }
+        let mut scopes = None;
         if let Some(name) = &session {
             let Some(section) = self.profiles.sso_session(name) else {
                 return Err(Error::SsoSessionMissing {
@@ -611,19 +632,33 @@ impl<'a> Resolver<'a> {
                 ("sso_start_url", &mut start_url),
             ] {
                 if slot.is_some() {
+                    let at = places
+                        .get(key)
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default();
                     return Err(Error::SsoSetting {
                         profile: profile.name.clone(),
                         problem: format!(
-                            "`{key}` can only be specified in the [sso-session] config when a session name is given"
+                            "`{key}` can only be specified in the [sso-session] config when a session name is given{at}; remove it from the profile"
                         ),
                     });
                 }
-                *slot = section.get(key).map(str::to_string);
+                if let Some(setting) = section.setting(key) {
+                    *slot = Some(setting.value.clone());
+                    places.insert(key, place(setting.origin.file, setting.origin.line));
+                }
             }
+            scopes = section.get("sso_registration_scopes").map(str::to_string);
         }
         let pair = |set: &str, missing: &str| Error::SsoSetting {
             profile: profile.name.clone(),
-            problem: format!("if `{set}` is set, then `{missing}` must also be set"),
+            problem: format!(
+                "if `{set}` is set, then `{missing}` must also be set{}",
+                places
+                    .get(set)
+                    .map(|p| format!(" (`{set}` is at {p})"))
+                    .unwrap_or_default()
+            ),
         };
         match (&account_id, &role_name) {
             (Some(_), None) => return Err(pair("sso_account_id", "sso_role_name")),
@@ -637,6 +672,11 @@ impl<'a> Resolver<'a> {
             role_name,
             region,
             start_url,
+            scopes,
+            places: places
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
         }))
     }
 
@@ -649,6 +689,15 @@ impl<'a> Resolver<'a> {
             none_defined: self.profiles.is_empty(),
         }
     }
+}
+
+/// `config file line 3`: where a setting was written, for errors.
+pub fn place(file: FileKind, line: usize) -> String {
+    let file = match file {
+        FileKind::Config => "config file",
+        FileKind::Credentials => "credentials file",
+    };
+    format!("{file} line {line}")
 }
 
 /// The candidate nearest to `name` by edit distance, if it is near enough to be a typo.

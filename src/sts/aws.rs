@@ -59,7 +59,7 @@ fn ignore_configured(var: &impl Fn(&str) -> Option<String>) -> bool {
 }
 
 /// How long one STS attempt may take (there are 3): `AWS_VAULT_STS_TIMEOUT`, else 20 s.
-pub(super) fn attempt_timeout() -> Result<Duration> {
+pub(crate) fn attempt_timeout() -> Result<Duration> {
     let Ok(text) = std::env::var("AWS_VAULT_STS_TIMEOUT") else {
         return Ok(Duration::from_secs(20));
     };
@@ -110,7 +110,7 @@ pub(super) fn sdk_credentials(c: &Credentials) -> aws_credential_types::Credenti
     )
 }
 
-pub(super) fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -194,8 +194,8 @@ pub fn call(
                     .map(|o| o.credentials)
                     .map_err(Failure::from)
             }
-            Call::CredentialProcess { .. } => {
-                unreachable!("credential_process is run by the session module, not STS")
+            Call::CredentialProcess { .. } | Call::SsoGetRoleCredentials { .. } => {
+                unreachable!("credential_process and SSO are run by the session module, not STS")
             }
         }
     });
@@ -408,7 +408,7 @@ pub(super) fn unreadable(response: &HttpResponse, error: &dyn std::error::Error)
 
 /// An error and its sources on one line (`dispatch failure: io error: ...: Connection
 /// refused (os error 111)`), each said once. Never a response body: it may hold secrets.
-pub(super) fn sources(error: &dyn std::error::Error) -> String {
+pub(crate) fn sources(error: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(error) = next {

@@ -100,6 +100,16 @@ pub enum Call {
     CredentialProcess {
         command: String,
     },
+    /// IAM Identity Center: the role's credentials for the session's signed-in user.
+    SsoGetRoleCredentials {
+        /// The `[sso-session]` name; `None` for a legacy profile.
+        session: Option<String>,
+        start_url: String,
+        sso_region: String,
+        scopes: Vec<String>,
+        account_id: String,
+        role_name: String,
+    },
 }
 
 impl Call {
@@ -110,6 +120,7 @@ impl Call {
             Call::AssumeRole { .. } => "sts.AssumeRole",
             Call::AssumeRoleWithWebIdentity { .. } => "sts.AssumeRoleWithWebIdentity",
             Call::CredentialProcess { .. } => "credential_process",
+            Call::SsoGetRoleCredentials { .. } => "sso.GetRoleCredentials",
         }
     }
 
@@ -207,11 +218,18 @@ pub fn plan(chain: &Chain, options: Options, ttls: Ttls) -> Result<Plan> {
             let step = step(profile, call, "credential-process", None);
             (Source::None, vec![step], "credential-process".to_string())
         }
-        Base::Sso { profile, .. } => {
-            return Err(Error::Unsupported {
-                profile: profile.name.clone(),
-                what: "SSO (`sso_*` settings)".to_string(),
-            });
+        Base::Sso { .. } => {
+            let (profile, call) = sso_call(&chain.base)?;
+            let source_name = match &call {
+                Call::SsoGetRoleCredentials {
+                    session: Some(name),
+                    ..
+                } => format!("sso:{name}"),
+                Call::SsoGetRoleCredentials { start_url, .. } => format!("sso:{start_url}"),
+                _ => unreachable!("sso_call makes an SSO call"),
+            };
+            let step = step(profile, call, &source_name, None);
+            (Source::None, vec![step], source_name)
         }
     };
     let long_lived = matches!(
@@ -304,6 +322,70 @@ pub fn plan(chain: &Chain, options: Options, ttls: Ttls) -> Result<Plan> {
         steps,
         notes,
     })
+}
+
+/// An SSO base's GetRoleCredentials, once its settings are complete: account and role,
+/// start URL (https) and region, from the profile or its `[sso-session]`.
+fn sso_call(base: &Base) -> Result<(&ResolvedProfile, Call)> {
+    let Base::Sso {
+        profile,
+        session,
+        account_id,
+        role_name,
+        region,
+        start_url,
+        scopes,
+        places,
+    } = base
+    else {
+        unreachable!("called for SSO bases only")
+    };
+    let bad = |problem: String| Error::SsoSetting {
+        profile: profile.name.clone(),
+        problem,
+    };
+    let (Some(account_id), Some(role_name)) = (account_id, role_name) else {
+        return Err(bad(format!(
+            "it names the sso-session `{}` but no `sso_account_id` and `sso_role_name`, so it can sign in (`vault sso login {}`) but gives no credentials",
+            session.as_deref().unwrap_or("-"),
+            profile.name
+        )));
+    };
+    let missing: Vec<&str> = [("sso_start_url", start_url), ("sso_region", region)]
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    let (Some(start_url), Some(region)) = (start_url, region) else {
+        let place = match session {
+            Some(name) => format!("in `[sso-session {name}]`"),
+            None => format!("in `[profile {}]`", profile.name),
+        };
+        return Err(bad(format!(
+            "it is configured to use SSO but is missing required configuration: {} (add {place})",
+            missing.join(", ")
+        )));
+    };
+    if !start_url.starts_with("https://") {
+        let at = places
+            .get("sso_start_url")
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default();
+        return Err(bad(format!(
+            "`sso_start_url` must use https: `{start_url}`{at}"
+        )));
+    }
+    Ok((
+        profile,
+        Call::SsoGetRoleCredentials {
+            session: session.clone(),
+            start_url: start_url.clone(),
+            sso_region: region.clone(),
+            scopes: crate::sso::parse_scopes(scopes.as_deref()),
+            account_id: account_id.clone(),
+            role_name: role_name.clone(),
+        },
+    ))
 }
 
 /// The duration a role session is asked for: `-d` for the final role, else the profile's

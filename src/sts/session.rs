@@ -35,6 +35,8 @@ pub struct Sessions<'a> {
     /// Folder of the per-cache-key lock files.
     pub locks: PathBuf,
     pub var: &'a dyn Fn(&str) -> Option<String>,
+    /// `sso_token_cache = shared`: SSO tokens also go to `~/.aws/sso/cache`.
+    pub sso_shared_cache: bool,
 }
 
 impl Sessions<'_> {
@@ -138,6 +140,34 @@ impl Sessions<'_> {
         let id = EntryId::Session(step.cache_key.clone());
         let credentials = match &step.call {
             Call::CredentialProcess { command } => self.credential_process(&step, command)?,
+            Call::SsoGetRoleCredentials {
+                session,
+                start_url,
+                sso_region,
+                scopes,
+                account_id,
+                role_name,
+            } => {
+                let session = crate::sso::Session {
+                    name: session.clone(),
+                    start_url: start_url.clone(),
+                    region: sso_region.clone(),
+                    scopes: scopes.clone(),
+                };
+                let var = self.var;
+                // A login happens by itself only when a person can be asked to sign in.
+                let login = crate::sso::login::person_present(var)
+                    .then(crate::sso::login::Options::default);
+                let mut context = crate::sso::Context {
+                    store: &mut *self.store,
+                    var,
+                    shared_cache: self.sso_shared_cache,
+                    locks: self.locks.clone(),
+                    profile: step.profile.clone(),
+                    login,
+                };
+                context.role_credentials(&session, account_id, role_name)?
+            }
             _ => self.call_sts(&step, input)?,
         };
         // Credentials that never expire (a credential_process may give such) are not cached.

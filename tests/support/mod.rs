@@ -474,3 +474,80 @@ role_arn = {partner}
         run.ok().lines().map(str::to_string).collect()
     }
 }
+
+/// The fake IAM Identity Center (`fake_sso.py`): SSO OIDC, the portal and `/authorize` on
+/// 127.0.0.1. With a `Moto`, its role credentials are real sessions of moto's STS. Stopped
+/// when dropped (and by itself when the test dies: it exits when its stdin closes).
+pub struct FakeSso {
+    child: Child,
+    _stdin: ChildStdin,
+    _dir: TempDir,
+    pub endpoint: String,
+}
+
+impl FakeSso {
+    pub fn start(moto: Option<&Moto>) -> FakeSso {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_sso.py");
+        let mut command = Command::new(python());
+        command.arg(&script);
+        if let Some(moto) = moto {
+            let state = dir.path().join("moto-state.json");
+            std::fs::write(&state, moto.state.to_string()).unwrap();
+            command.arg("--moto-state").arg(&state);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("READY "),
+            "fake_sso.py did not start: {line:?}"
+        );
+        FakeSso {
+            child,
+            _stdin: stdin,
+            _dir: dir,
+            endpoint: line["READY ".len()..].trim().to_string(),
+        }
+    }
+
+    /// A control call (`/_fake/...`) with a JSON body; its JSON answer.
+    pub fn control(&self, path: &str, body: Value) -> Value {
+        let text = if body.is_null() {
+            http(&self.endpoint, "GET", path, "")
+        } else {
+            http(&self.endpoint, "POST", path, &body.to_string())
+        };
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Calls per operation so far (`RegisterClient`, `CreateToken.refresh_token`, ...).
+    pub fn calls(&self, op: &str) -> u64 {
+        self.control("/_fake/calls", Value::Null)[op]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub fn config(&self, knobs: Value) {
+        self.control("/_fake/config", knobs);
+    }
+
+    pub fn reset(&self) {
+        self.control("/_fake/reset", serde_json::json!({}));
+    }
+}
+
+impl Drop for FakeSso {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,357 @@
+//! The only module of `sso` that knows the AWS SDK (aws-sdk-sso, aws-sdk-ssooidc): one
+//! call each for the portal (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout)
+//! and SSO OIDC (RegisterClient, StartDeviceAuthorization, CreateToken), SDK errors turned
+//! into vault's. Must not: be reached on the warm path, or put a token in an error or log.
+
+use std::time::Duration;
+
+use aws_sdk_sso::config::retry::RetryConfig;
+use aws_sdk_sso::config::timeout::TimeoutConfig;
+use aws_sdk_sso::config::{BehaviorVersion, Region};
+use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, Result};
+use crate::store::Credentials;
+use crate::sts::aws::{attempt_timeout, runtime, sources};
+
+const SERVICE: &str = "IAM Identity Center";
+
+/// Where a client goes: the endpoint override, else the SDK's for `region`.
+pub struct Endpoint<'a> {
+    pub region: &'a str,
+    pub url: Option<&'a str>,
+}
+
+impl Endpoint<'_> {
+    fn shown(&self, service: &str) -> String {
+        self.url
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{service}.{}.amazonaws.com", self.region))
+    }
+}
+
+fn timeouts() -> Result<(RetryConfig, TimeoutConfig)> {
+    let attempt = attempt_timeout()?;
+    Ok((
+        RetryConfig::standard().with_max_attempts(3),
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5).min(attempt))
+            .operation_attempt_timeout(attempt)
+            .build(),
+    ))
+}
+
+fn portal(endpoint: &Endpoint) -> Result<aws_sdk_sso::Client> {
+    let (retry, timeout) = timeouts()?;
+    let mut config = aws_sdk_sso::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(endpoint.region.to_string()))
+        .retry_config(retry)
+        .timeout_config(timeout);
+    if let Some(url) = endpoint.url {
+        config = config.endpoint_url(url);
+    }
+    Ok(aws_sdk_sso::Client::from_conf(config.build()))
+}
+
+fn oidc(endpoint: &Endpoint) -> Result<aws_sdk_ssooidc::Client> {
+    use aws_sdk_ssooidc::config as c;
+    let attempt = attempt_timeout()?;
+    let mut config = c::Builder::new()
+        .behavior_version(c::BehaviorVersion::latest())
+        .region(c::Region::new(endpoint.region.to_string()))
+        // A refresh or a token poll is never retried blindly: a refresh token is single-use.
+        .retry_config(c::retry::RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            c::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5).min(attempt))
+                .operation_attempt_timeout(attempt)
+                .build(),
+        );
+    if let Some(url) = endpoint.url {
+        config = config.endpoint_url(url);
+    }
+    Ok(aws_sdk_ssooidc::Client::from_conf(config.build()))
+}
+
+/// A failed call: AWS's error code and message, or no answer at all.
+#[derive(Debug)]
+pub enum Failure {
+    Service { code: String, message: String },
+    Unreachable(String),
+}
+
+impl<E: ProvideErrorMetadata + std::error::Error + 'static, R> From<SdkError<E, R>> for Failure
+where
+    R: std::fmt::Debug,
+{
+    fn from(e: SdkError<E, R>) -> Failure {
+        match &e {
+            SdkError::ServiceError(service) => Failure::Service {
+                code: service.err().code().unwrap_or("Unknown").to_string(),
+                message: service.err().message().unwrap_or_default().to_string(),
+            },
+            _ => Failure::Unreachable(sources(&e)),
+        }
+    }
+}
+
+impl Failure {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Failure::Service { code, .. } => Some(code),
+            Failure::Unreachable(_) => None,
+        }
+    }
+
+    pub fn into_error(self, operation: &str, endpoint: &Endpoint, service: &str) -> Error {
+        match self {
+            Failure::Service { code, message } => Error::Sso {
+                operation: operation.to_string(),
+                code,
+                message,
+            },
+            Failure::Unreachable(problem) => Error::ServiceUnreachable {
+                service: SERVICE,
+                endpoint: endpoint.shown(service),
+                problem,
+            },
+        }
+    }
+}
+
+/// GetRoleCredentials: the role's credentials for the token's user.
+pub fn role_credentials(
+    endpoint: &Endpoint,
+    token: &SecretString,
+    account_id: &str,
+    role_name: &str,
+) -> Result<std::result::Result<Credentials, Failure>> {
+    let client = portal(endpoint)?;
+    let out = runtime().block_on(
+        client
+            .get_role_credentials()
+            .access_token(token.expose_secret())
+            .account_id(account_id)
+            .role_name(role_name)
+            .send(),
+    );
+    Ok(match out {
+        Err(e) => Err(Failure::from(e)),
+        Ok(out) => {
+            let c = out.role_credentials;
+            let expiration = c.as_ref().map_or(0, |c| c.expiration);
+            let (id, secret, token) = c
+                .map(|c| (c.access_key_id, c.secret_access_key, c.session_token))
+                .unwrap_or_default();
+            match (id, secret) {
+                (Some(id), Some(secret)) => Ok(Credentials {
+                    access_key_id: id,
+                    secret_access_key: SecretString::from(secret),
+                    session_token: token.map(SecretString::from),
+                    // The portal gives milliseconds.
+                    expiration: u64::try_from(expiration / 1000).ok(),
+                }),
+                _ => Err(Failure::Service {
+                    code: "NoCredentials".to_string(),
+                    message: "the response held no role credentials".to_string(),
+                }),
+            }
+        }
+    })
+}
+
+/// Every account the token's user can use: `(id, name)`, all pages.
+pub fn accounts(
+    endpoint: &Endpoint,
+    token: &SecretString,
+) -> std::result::Result<Vec<(String, String)>, Failure> {
+    let client = portal(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    runtime().block_on(async {
+        let mut out = Vec::new();
+        let mut pages = client
+            .list_accounts()
+            .access_token(token.expose_secret())
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(Failure::from)?;
+            out.push((
+                item.account_id.unwrap_or_default(),
+                item.account_name.unwrap_or_default(),
+            ));
+        }
+        Ok(out)
+    })
+}
+
+/// The roles of one account the token's user can use, all pages.
+pub fn roles(
+    endpoint: &Endpoint,
+    token: &SecretString,
+    account_id: &str,
+) -> std::result::Result<Vec<String>, Failure> {
+    let client = portal(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    runtime().block_on(async {
+        let mut out = Vec::new();
+        let mut pages = client
+            .list_account_roles()
+            .access_token(token.expose_secret())
+            .account_id(account_id)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            out.push(item.map_err(Failure::from)?.role_name.unwrap_or_default());
+        }
+        Ok(out)
+    })
+}
+
+/// Logout: the portal forgets the token.
+pub fn logout(endpoint: &Endpoint, token: &SecretString) -> std::result::Result<(), Failure> {
+    let client = portal(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    runtime()
+        .block_on(client.logout().access_token(token.expose_secret()).send())
+        .map(|_| ())
+        .map_err(Failure::from)
+}
+
+/// A client registration (RegisterClient's answer).
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// Seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// RegisterClient, public, with `scopes`; for PKCE with the grant types and redirect URI.
+pub fn register(
+    endpoint: &Endpoint,
+    scopes: &[String],
+    pkce: Option<(&str, &str)>,
+) -> std::result::Result<Registration, Failure> {
+    let client = oidc(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let mut call = client
+        .register_client()
+        .client_name(format!("vault-{}", crate::store::now()))
+        .client_type("public")
+        .set_scopes((!scopes.is_empty()).then(|| scopes.to_vec()));
+    if let Some((redirect, issuer)) = pkce {
+        call = call
+            .grant_types("authorization_code")
+            .grant_types("refresh_token")
+            .redirect_uris(redirect)
+            .issuer_url(issuer);
+    }
+    let out = runtime().block_on(call.send()).map_err(Failure::from)?;
+    match (out.client_id, out.client_secret) {
+        (Some(id), Some(secret)) => Ok(Registration {
+            client_id: id,
+            client_secret: SecretString::from(secret),
+            expires_at: u64::try_from(out.client_secret_expires_at).unwrap_or(0),
+        }),
+        _ => Err(Failure::Service {
+            code: "NoClient".to_string(),
+            message: "RegisterClient answered without a client id and secret".to_string(),
+        }),
+    }
+}
+
+/// StartDeviceAuthorization's answer.
+pub struct Device {
+    pub device_code: SecretString,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: u64,
+    pub interval: u64,
+}
+
+pub fn start_device(
+    endpoint: &Endpoint,
+    registration: &Registration,
+    start_url: &str,
+) -> std::result::Result<Device, Failure> {
+    let client = oidc(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let out = runtime()
+        .block_on(
+            client
+                .start_device_authorization()
+                .client_id(&registration.client_id)
+                .client_secret(registration.client_secret.expose_secret())
+                .start_url(start_url)
+                .send(),
+        )
+        .map_err(Failure::from)?;
+    Ok(Device {
+        device_code: SecretString::from(out.device_code.unwrap_or_default()),
+        user_code: out.user_code.unwrap_or_default(),
+        verification_uri: out.verification_uri.unwrap_or_default(),
+        verification_uri_complete: out.verification_uri_complete,
+        expires_in: u64::try_from(out.expires_in).unwrap_or(600).max(1),
+        interval: u64::try_from(out.interval).unwrap_or(5).max(1),
+    })
+}
+
+/// What CreateToken is asked to exchange.
+pub enum Grant<'a> {
+    Device(&'a SecretString),
+    Code {
+        code: &'a SecretString,
+        verifier: &'a SecretString,
+        redirect_uri: &'a str,
+    },
+    Refresh(&'a SecretString),
+}
+
+/// CreateToken's answer.
+pub struct Issued {
+    pub access_token: SecretString,
+    pub expires_in: u64,
+    pub refresh_token: Option<SecretString>,
+}
+
+pub fn create_token(
+    endpoint: &Endpoint,
+    client_id: &str,
+    client_secret: &SecretString,
+    grant: Grant,
+) -> std::result::Result<Issued, Failure> {
+    let client = oidc(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let call = client
+        .create_token()
+        .client_id(client_id)
+        .client_secret(client_secret.expose_secret());
+    let call = match grant {
+        Grant::Device(code) => call
+            .grant_type("urn:ietf:params:oauth:grant-type:device_code")
+            .device_code(code.expose_secret()),
+        Grant::Code {
+            code,
+            verifier,
+            redirect_uri,
+        } => call
+            .grant_type("authorization_code")
+            .code(code.expose_secret())
+            .code_verifier(verifier.expose_secret())
+            .redirect_uri(redirect_uri),
+        Grant::Refresh(token) => call
+            .grant_type("refresh_token")
+            .refresh_token(token.expose_secret()),
+    };
+    let out = runtime().block_on(call.send()).map_err(Failure::from)?;
+    let Some(access_token) = out.access_token else {
+        return Err(Failure::Service {
+            code: "NoToken".to_string(),
+            message: "CreateToken answered without an access token".to_string(),
+        });
+    };
+    Ok(Issued {
+        access_token: SecretString::from(access_token),
+        expires_in: u64::try_from(out.expires_in).unwrap_or(0),
+        refresh_token: out.refresh_token.map(SecretString::from),
+    })
+}

@@ -1,0 +1,224 @@
+//! Where SSO tokens live: vault's store (encrypted, the default) and the AWS CLI's shared
+//! cache `~/.aws/sso/cache/<sha1(session name or start URL)>.json` (read always, written
+//! only when the person opts in), and the per-session lock files. Must not: know SDK
+//! types, decide when to refresh or log in (that is `mod.rs`), or write a token in
+//! plaintext anywhere but the opted-in shared cache (0600, atomic).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use sha1::{Digest, Sha1};
+
+use super::Session;
+use super::token::{self, Token};
+use crate::error::{Error, Result};
+use crate::store::{self, Credentials, EntryId, SessionKey, Store};
+
+/// The `source` of the store entries of a sign-in (token, client registration): `clear`
+/// leaves them, `list` does not show them as a profile's sessions.
+/// (A space: no profile or vault entry can be named so.)
+pub const SIGN_IN_SOURCE: &str = "sso sign-in";
+
+/// How vault's store names a session's token entry (`list` shows it under this kind).
+pub const TOKEN_KIND: &str = "sso.Token";
+
+/// `~/.aws/sso/cache`, from `HOME` each time (tests set it), as the Rust SDK finds it.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| PathBuf::from("/"))
+        .join(".aws/sso/cache")
+}
+
+/// The AWS CLI's file name for a token: lowercase hex SHA-1 of the key, exactly as
+/// configured (no normalisation: a trailing `/` is another file).
+pub fn file_name(key: &str) -> String {
+    format!("{}.json", store::crypto::hex(&Sha1::digest(key.as_bytes())))
+}
+
+pub fn shared_path(session: &Session) -> PathBuf {
+    shared_dir().join(file_name(session.key()))
+}
+
+/// The token the AWS CLI (or botocore, or vault) left in the shared cache, if any.
+pub fn read_shared(session: &Session) -> Result<Option<Token>> {
+    let path = shared_path(session);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(store::fs::io_error("read", &path)(e)),
+    };
+    token::parse(&bytes, &session.start_url, &session.region)
+        .map(Some)
+        .map_err(|problem| Error::SsoTokenFile { path, problem })
+}
+
+/// Writes the token in the AWS CLI's format: 0600, atomic, `Z` times, client fields.
+pub fn write_shared(session: &Session, token: &Token) -> Result<()> {
+    let dir = shared_dir();
+    if !dir.exists() {
+        store::fs::private_dir(&dir)?;
+    }
+    store::fs::write_atomic(&shared_path(session), &token::to_json(token))
+}
+
+/// Removes the shared file; whether there was one.
+pub fn remove_shared(session: &Session) -> Result<bool> {
+    let path = shared_path(session);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(store::fs::io_error("remove", &path)(e)),
+    }
+}
+
+/// The store entry of a session's token: one per session name or start URL.
+pub fn entry(session: &Session) -> EntryId {
+    EntryId::Session(SessionKey {
+        kind: TOKEN_KIND.to_string(),
+        profile: session.label(),
+        mfa_serial: None,
+        source: SIGN_IN_SOURCE.to_string(),
+        params: session.digest(),
+    })
+}
+
+/// The token kept in vault's store: the AWS CLI's JSON sealed as an entry's secret.
+pub fn read_stored(store: &mut dyn Store, session: &Session) -> Result<Option<Token>> {
+    let id = entry(session);
+    let found = match store.get(&id) {
+        Ok(found) => found,
+        Err(e @ Error::StoreCorrupt { .. }) => {
+            crate::text::warn(&e);
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(entry) = found else {
+        return Ok(None);
+    };
+    let Some(json) = unhex(entry.secret_access_key.expose_secret()) else {
+        crate::debug!("the stored SSO token cannot be read; ignoring it");
+        return Ok(None);
+    };
+    match token::parse(&json, &session.start_url, &session.region) {
+        Ok(token) => Ok(Some(token)),
+        Err(problem) => {
+            crate::debug!("the stored SSO token cannot be read ({problem}); ignoring it");
+            Ok(None)
+        }
+    }
+}
+
+pub fn write_stored(store: &mut dyn Store, session: &Session, token: &Token) -> Result<()> {
+    // Hex: the store keeps the secret as a JSON string that must need no escapes.
+    let secret = store::crypto::hex(&token::to_json(token));
+    // The entry lives as long as the token can be used or refreshed, so that removing
+    // expired sessions never throws away a refresh token that still works.
+    let until = match token.registration_expires_at {
+        Some(registration) if token.refresh_token.is_some() => registration.max(token.expires_at),
+        _ => token.expires_at,
+    };
+    let credentials = Credentials {
+        access_key_id: "sso-token".to_string(),
+        secret_access_key: SecretString::from(secret),
+        session_token: None,
+        expiration: Some(until),
+    };
+    store.put(&entry(session), &credentials)
+}
+
+fn unhex(text: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len() / 2));
+    for pair in bytes.chunks(2) {
+        out.push(digit(pair[0])? << 4 | digit(pair[1])?);
+    }
+    Some(out)
+}
+
+pub fn remove_stored(store: &mut dyn Store, session: &Session) -> Result<bool> {
+    store.remove(&entry(session))
+}
+
+/// Whether a token is cached and for how long, for `show`: read without a passphrase
+/// (the store's listing, the shared file's expiry), never printing a secret.
+pub fn describe(session: &Session, listing: &store::Listing, now: u64) -> String {
+    let left = |until: u64| {
+        humantime::format_duration(std::time::Duration::from_secs(until.saturating_sub(now)))
+            .to_string()
+    };
+    let mut parts = Vec::new();
+    let id = entry(session);
+    if let Some(meta) = listing.entries.iter().find(|e| e.id == id) {
+        match meta.expiration {
+            Some(until) if until > now => parts.push(format!(
+                "a token in vault's store, usable or refreshable for {}",
+                left(until)
+            )),
+            _ => parts.push("an expired token in vault's store".to_string()),
+        }
+    }
+    match read_shared(session) {
+        Ok(Some(token)) if token.expires_at > now => parts.push(format!(
+            "a token in `~/.aws/sso/cache/{}` that expires in {}{}",
+            file_name(session.key()),
+            left(token.expires_at),
+            if token.refreshable(now) {
+                " (refreshable)"
+            } else {
+                ""
+            }
+        )),
+        Ok(Some(_)) => parts.push(format!(
+            "an expired token in `~/.aws/sso/cache/{}`",
+            file_name(session.key())
+        )),
+        Ok(None) => {}
+        Err(e) => parts.push(e.to_string()),
+    }
+    if parts.is_empty() {
+        "no token cached; the next use signs in".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// An exclusive lock for one session's token, held until dropped: one login or refresh
+/// at a time, across every vault process of this user.
+pub fn lock(dir: &Path, session: &Session) -> Result<File> {
+    store::fs::private_dir(dir)?;
+    store::fs::lock(&dir.join(format!("sso-{}.lock", session.digest())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The examples in the SSO notes, from botocore and the AWS CLI.
+    #[test]
+    fn hex_round_trips() {
+        let bytes = b"{\"a\": \"\\\"\"}";
+        assert_eq!(&*unhex(&store::crypto::hex(bytes)).unwrap(), bytes);
+        assert!(unhex("abc").is_none() && unhex("zz").is_none());
+    }
+
+    #[test]
+    fn file_names_are_the_cli_s() {
+        assert_eq!(
+            file_name("my-sso"),
+            "0ad374308c5a4e22f723adf10145eafad7c4031c.json"
+        );
+        assert_eq!(
+            file_name("https://d-1234567890.awsapps.com/start"),
+            "7487b5b67d5fa1132cf33fa93ae51ef38cc37752.json"
+        );
+    }
+}

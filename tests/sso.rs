@@ -1,0 +1,765 @@
+//! IAM Identity Center end to end: the real binary against the fake SSO (`fake_sso.py`,
+//! proven against boto3 by `check_fake_sso.py`) whose role credentials are real sessions of
+//! the local STS (moto), with boto3 and the `aws` CLI as independent clients and a script
+//! named in `BROWSER` playing the browser. The fake's call counts prove single-flight.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+use support::{FakeSso, Run, World, python, wait_all};
+
+const START_URL: &str = "https://d-1234567890.awsapps.com/start";
+
+/// A browser: fetches the URL it is given and follows the redirect to vault's callback.
+/// With `WRONG_STATE` it first calls the callback with another `state`. Each run appends a
+/// line to `browser.log` (one line per tab opened).
+const BROWSER: &str = r#"
+import os, sys, urllib.parse, urllib.request
+url = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "browser.log"), "a") as log:
+    log.write(url + "\n")
+if os.environ.get("WRONG_STATE"):
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    bad = q["redirect_uri"] + "?code=stolen&state=not-" + q["state"]
+    try:
+        urllib.request.urlopen(bad, timeout=10)
+    except urllib.error.HTTPError as e:
+        with open(os.path.join(here, "wrong-state.status"), "w") as f:
+            f.write(str(e.code))
+urllib.request.urlopen(url, timeout=30).read()
+"#;
+
+struct Sso {
+    world: World,
+    fake: FakeSso,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn utc(seconds: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds)).to_string()
+}
+
+fn sha1_name(key: &str) -> String {
+    let digest = Sha1::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.json")
+}
+
+impl Sso {
+    fn new() -> Sso {
+        let mut world = World::new();
+        let fake = FakeSso::start(Some(&world.moto));
+        world
+            .home
+            .env("AWS_ENDPOINT_URL_SSO", &fake.endpoint)
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", &fake.endpoint);
+        world.home.config(&format!(
+            "\
+[profile dev]
+sso_session = my-sso
+sso_account_id = 123456789012
+sso_role_name = readonly
+region = eu-west-1
+
+[profile dev-admin]
+sso_session = my-sso
+sso_account_id = 123456789012
+sso_role_name = admin
+
+[profile sandbox-power]
+sso_session = my-sso
+sso_account_id = 333333333333
+sso_role_name = poweruser
+
+[profile prod]
+sso_session = my-sso
+sso_account_id = 210987654321
+sso_role_name = readonly
+
+[profile legacy]
+sso_start_url = {START_URL}
+sso_region = eu-west-1
+sso_account_id = 210987654321
+sso_role_name = readonly
+
+[profile partner-via-sso]
+source_profile = dev
+role_arn = {partner}
+external_id = ext-123
+
+[sso-session my-sso]
+sso_start_url = {START_URL}
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+",
+            partner = world.moto.role_arn("partner"),
+        ));
+        Sso { world, fake }
+    }
+
+    fn home(&self) -> &support::Home {
+        &self.world.home
+    }
+
+    /// Makes `BROWSER` the test browser (so a person "can be asked").
+    fn with_browser(&mut self) {
+        let script = self.home().write("browser/browser.py", BROWSER);
+        let browser = format!("{} {}", python(), script.display());
+        self.world.home.env("BROWSER", browser);
+    }
+
+    fn browser_tabs(&self) -> usize {
+        std::fs::read_to_string(self.home().path().join("browser/browser.log"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+
+    fn cache_file(&self, key: &str) -> PathBuf {
+        self.home()
+            .path()
+            .join(".aws/sso/cache")
+            .join(sha1_name(key))
+    }
+
+    /// A token as `aws sso login` leaves it, for `key`, expiring in `seconds`.
+    fn cli_token(&self, key: &str, seconds: u64) -> Value {
+        let issued = self.fake.control("/_fake/issue", json!({"scopes": true}));
+        let token = json!({
+            "startUrl": START_URL,
+            "region": "eu-west-1",
+            "accessToken": issued["accessToken"],
+            "expiresAt": utc(now() + seconds),
+            "clientId": issued["clientId"],
+            "clientSecret": issued["clientSecret"],
+            "registrationExpiresAt": utc(issued["registrationExpiresAt"].as_u64().unwrap()),
+            "refreshToken": issued["refreshToken"],
+        });
+        self.home().write(
+            &format!(".aws/sso/cache/{}", sha1_name(key)),
+            &serde_json::to_string_pretty(&token).unwrap(),
+        );
+        token
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.world.run(args)
+    }
+
+    /// Run with no terminal (setsid), so that no person can be asked.
+    fn detached(&self, args: &[&str]) -> Run {
+        Run::from(self.home().detached(args).output().unwrap())
+    }
+
+    fn arn(&self, profile: &str) -> String {
+        self.world.caller_arn(&[profile])
+    }
+}
+
+fn assumed(role: &str) -> String {
+    format!("arn:aws:sts::123456789012:assumed-role/{role}/")
+}
+
+#[test]
+fn a_token_the_aws_cli_left_is_used_and_role_credentials_are_cached() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let arn = sso.arn("dev");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    // Warm: the cached role session, no portal call.
+    let arn = sso.arn("dev");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    // A role on top, assumed in moto's STS with the SSO role's credentials.
+    let arn = sso.arn("partner-via-sso");
+    assert!(arn.starts_with(&assumed("partner")), "{arn}");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    // export, and credential_process through it.
+    let json: Value =
+        serde_json::from_str(sso.run(&["export", "--format", "json", "dev"]).ok()).unwrap();
+    assert_eq!(json["Version"], 1);
+    // list: the sign-in in the Credentials column, the role session in Sessions.
+    let list = sso.run(&["list"]);
+    let line = list.ok().lines().find(|l| l.starts_with("dev ")).unwrap();
+    assert!(line.contains("sso:my-sso"), "{line}");
+    assert!(line.contains("sso.GetRoleCredentials:"), "{line}");
+    let show = sso.run(&["show", "dev"]);
+    let show = show.ok();
+    assert!(
+        show.contains("1. dev: sso.GetRoleCredentials account 123456789012 role readonly: cached"),
+        "{show}"
+    );
+    assert!(show.contains("SSO sign-in (sso:my-sso): a token in `~/.aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json` that expires in 7h"), "{show}");
+    assert_eq!(sso.fake.calls("RegisterClient"), 0);
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 0);
+}
+
+#[test]
+fn a_legacy_profile_uses_the_start_url_s_file() {
+    let sso = Sso::new();
+    let token = sso.cli_token(START_URL, 8 * 3600);
+    assert!(
+        sso.cache_file(START_URL)
+            .ends_with("7487b5b67d5fa1132cf33fa93ae51ef38cc37752.json")
+    );
+    let arn = sso.arn("legacy");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    let bearer = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["op"] == "GetRoleCredentials")
+        .map(|e| e["bearer"].clone())
+        .unwrap();
+    assert_eq!(bearer, token["accessToken"]);
+    assert_eq!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["op"] == "GetRoleCredentials")
+            .unwrap()["query"]["account_id"],
+        "210987654321"
+    );
+}
+
+#[test]
+fn without_a_token_or_a_person_it_says_how_to_sign_in() {
+    let sso = Sso::new();
+    let run = sso.detached(&["export", "dev"]);
+    assert_eq!(
+        run.fails(),
+        "error: no usable IAM Identity Center sign-in for `my-sso`: not logged in\nhint: run `vault sso login dev`\n"
+    );
+    assert_eq!(sso.fake.calls("RegisterClient"), 0);
+}
+
+#[test]
+fn pkce_login_through_the_browser_then_refresh_without_it() {
+    let mut sso = Sso::new();
+    sso.with_browser();
+    // A login that lasts 10 minutes: inside the 15-minute refresh window.
+    sso.fake.config(json!({"expires_in": 600}));
+    let arn = sso.arn("dev");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    assert_eq!(sso.browser_tabs(), 1);
+    assert_eq!(sso.fake.calls("RegisterClient"), 1);
+    assert_eq!(sso.fake.calls("CreateToken.authorization_code"), 1);
+    let clients = sso.fake.control("/_fake/clients", Value::Null);
+    let client = clients.as_object().unwrap().values().next().unwrap();
+    assert_eq!(client["scopes"], json!(["sso:account:access"]));
+    assert_eq!(
+        client["grantTypes"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    // Nothing of it in the AWS CLI's cache unless asked.
+    assert!(!sso.cache_file("my-sso").exists());
+    // The role session is cleared: the next use refreshes the token, with no browser.
+    sso.fake.config(json!({"expires_in": 8 * 3600}));
+    sso.run(&["clear"]).ok();
+    let arn = sso.arn("dev");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    assert_eq!(sso.browser_tabs(), 1);
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+    assert_eq!(sso.fake.calls("RegisterClient"), 1);
+    // The refreshed token is kept: no refresh the next time.
+    sso.run(&["clear"]).ok();
+    sso.arn("dev");
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+}
+
+#[test]
+fn a_callback_with_the_wrong_state_is_refused() {
+    let mut sso = Sso::new();
+    sso.with_browser();
+    sso.world.home.env("WRONG_STATE", "1");
+    let run = sso.run(&["sso", "login", "dev"]);
+    assert_eq!(run.ok(), "", "nothing on stdout");
+    let status = std::fs::read_to_string(sso.home().path().join("browser/wrong-state.status"));
+    assert_eq!(status.unwrap(), "400");
+    assert!(
+        run.stderr.contains("/authorize?response_type=code"),
+        "{}",
+        run.stderr
+    );
+    // The stolen code was never exchanged; the real one was.
+    assert_eq!(sso.fake.calls("CreateToken.authorization_code"), 1);
+}
+
+#[test]
+fn device_code_login_honours_slow_down_and_prints_the_code_on_stderr() {
+    let sso = Sso::new();
+    sso.fake
+        .config(json!({"device_errors": ["SlowDownException"], "pending_polls": 0}));
+    let run = sso.run(&["sso", "login", "--use-device-code", "dev"]);
+    assert_eq!(run.ok(), "");
+    assert!(
+        run.stderr.contains("and enter the code\n  "),
+        "{}",
+        run.stderr
+    );
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    let polls = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "CreateToken")
+        .count();
+    assert_eq!(polls, 2, "one slow_down, then the token");
+    let clients = sso.fake.control("/_fake/clients", Value::Null);
+    let client = clients.as_object().unwrap().values().next().unwrap();
+    assert_eq!(client["scopes"], json!(["sso:account:access"]));
+    // The login is used without another one.
+    let arn = sso.detached(&[
+        "exec",
+        "dev",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]);
+    assert!(arn.ok().starts_with(&assumed("AWSReservedSSO_readonly")));
+    assert_eq!(sso.fake.calls("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn device_code_denied_and_expired_are_clear_errors() {
+    let sso = Sso::new();
+    sso.fake.config(json!({"deny": true}));
+    let run = sso.run(&["sso", "login", "--use-device-code", "dev"]);
+    assert!(
+        run.fails().contains("error: the IAM Identity Center sign-in for `my-sso` did not finish: the sign-in was denied\n"),
+        "{}",
+        run.stderr
+    );
+    sso.fake
+        .config(json!({"deny": false, "device_expired": true}));
+    let run = sso.run(&["sso", "login", "--use-device-code", "dev"]);
+    assert!(run.fails().contains("the code expired"), "{}", run.stderr);
+    // The registration was reused for the second attempt.
+    assert_eq!(sso.fake.calls("RegisterClient"), 1);
+}
+
+#[test]
+fn twenty_callers_make_one_login_then_one_refresh() {
+    // Four profiles (four role sessions, each with its own lock) on one sign-in: the
+    // sign-in's own lock is what keeps it to one login and one refresh.
+    const PROFILES: [&str; 4] = ["dev", "dev-admin", "sandbox-power", "prod"];
+    let mut sso = Sso::new();
+    sso.with_browser();
+    sso.fake.config(json!({"token_delay": 0.3}));
+    let spawn_all = |sso: &Sso| {
+        (0..20)
+            .map(|i| {
+                sso.home()
+                    .command(["export", "--format", "json", PROFILES[i % 4]])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let outputs = wait_all(spawn_all(&sso));
+    assert!(outputs.iter().all(|o| o.contains("AccessKeyId")));
+    assert_eq!(sso.browser_tabs(), 1, "one browser tab for 20 callers");
+    assert_eq!(sso.fake.calls("RegisterClient"), 1);
+    assert_eq!(sso.fake.calls("Authorize"), 1);
+    assert_eq!(sso.fake.calls("CreateToken.authorization_code"), 1);
+    assert_eq!(
+        sso.fake.calls("GetRoleCredentials"),
+        4,
+        "one a role session"
+    );
+    // A sign-in that lasts 10 minutes (inside the 15-minute refresh window), the role
+    // sessions gone: the next callers need a refresh.
+    sso.fake.config(json!({"expires_in": 600}));
+    sso.run(&["sso", "login", "dev"]).ok();
+    sso.run(&["clear"]).ok();
+    sso.fake.config(json!({"expires_in": 8 * 3600}));
+    let outputs = wait_all(spawn_all(&sso));
+    assert!(outputs.iter().all(|o| o.contains("AccessKeyId")));
+    assert_eq!(
+        sso.fake.calls("CreateToken.refresh_token"),
+        1,
+        "one refresh for 20 callers"
+    );
+    assert_eq!(
+        sso.fake.calls("CreateToken.authorization_code"),
+        2,
+        "the test's own"
+    );
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 8);
+    assert_eq!(sso.browser_tabs(), 2, "the test's own sign-in only");
+    eprintln!(
+        "20 callers, 4 role sessions, two rounds: logins {} (+1 by the test), refreshes {}, GetRoleCredentials {}",
+        sso.fake.calls("CreateToken.authorization_code") - 1,
+        sso.fake.calls("CreateToken.refresh_token"),
+        sso.fake.calls("GetRoleCredentials")
+    );
+}
+
+/// A boto3 child in the test's HOME: the profile's credentials through botocore's own SSO
+/// providers, then who they are in moto's STS.
+const BOTO: &str = r#"
+import json, sys, boto3
+session = boto3.Session(profile_name=sys.argv[1])
+creds = session.get_credentials().get_frozen_credentials()
+print(json.dumps({"arn": session.client("sts").get_caller_identity()["Arn"]}))
+"#;
+
+fn boto(sso: &Sso, profile: &str) -> Value {
+    let output = sso
+        .home()
+        .child(&python(), &["-c", BOTO, profile])
+        .output()
+        .unwrap();
+    let run = Run::from(output);
+    serde_json::from_str(run.ok()).unwrap()
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn bearers(sso: &Sso) -> Vec<Value> {
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "GetRoleCredentials")
+        .map(|e| e["bearer"].clone())
+        .collect()
+}
+
+#[test]
+fn the_shared_cache_is_one_login_for_vault_and_boto3_both_ways() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sso = Sso::new();
+    sso.with_browser();
+    sso.world.home.env("AWS_VAULT_SSO_TOKEN_CACHE", "shared");
+    sso.run(&["export", "dev"]).ok();
+    let path = sso.cache_file("my-sso");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let file = read_json(&path);
+    for field in [
+        "startUrl",
+        "region",
+        "accessToken",
+        "expiresAt",
+        "clientId",
+        "clientSecret",
+        "registrationExpiresAt",
+        "refreshToken",
+    ] {
+        assert!(file[field].is_string(), "{field} missing: {file}");
+    }
+    assert!(file["expiresAt"].as_str().unwrap().ends_with('Z'));
+    // A. boto3 uses vault's token as it is: no refresh, the same bearer.
+    let got = boto(&sso, "dev");
+    assert!(
+        got["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&assumed("AWSReservedSSO_readonly"))
+    );
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 0);
+    assert_eq!(bearers(&sso).last().unwrap(), &file["accessToken"]);
+
+    // B. A vault login that lasts 10 minutes: botocore refreshes it (its window is 15
+    // minutes) with vault's client fields, and rewrites the file.
+    sso.fake.config(json!({"expires_in": 600}));
+    sso.run(&["sso", "login", "dev"]).ok();
+    let before = read_json(&path);
+    sso.fake.config(json!({"expires_in": 8 * 3600}));
+    boto(&sso, "dev");
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+    let after = read_json(&path);
+    assert_ne!(after["accessToken"], before["accessToken"]);
+    assert_eq!(after["clientId"], before["clientId"]);
+    // C. vault uses the token botocore refreshed, without refreshing it again.
+    sso.run(&["clear"]).ok();
+    sso.run(&["export", "dev"]).ok();
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+    assert_eq!(bearers(&sso).last().unwrap(), &after["accessToken"]);
+}
+
+#[test]
+fn bad_token_files_are_clear_errors_and_left_alone() {
+    let sso = Sso::new();
+    let path = sso.cache_file("my-sso");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    for (text, problem) in [
+        (
+            r#"{"accessToken": "x", "expiresAt": "2030-"#,
+            "it is truncated",
+        ),
+        (
+            "<html>",
+            "it is not an SSO token file: expected value at line 1 column 1",
+        ),
+        (
+            r#"{"accessToken": "x", "expiresAt": "2030-01-01T00:00:00+00:00"}"#,
+            "`expiresAt`: `2030-01-01T00:00:00+00:00` is not a UTC time like `2026-12-01T03:00:27Z` (the AWS CLI's format)",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let run = sso.detached(&["export", "dev"]);
+        assert_eq!(
+            run.fails(),
+            format!(
+                "error: the SSO token file `{}` cannot be used: {problem}\nhint: sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file\n",
+                path.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "left as it was"
+        );
+    }
+}
+
+#[test]
+fn config_errors_name_the_file_line_and_key() {
+    let sso = Sso::new();
+    let check = |config: &str, expect: &str| {
+        sso.home().config(config);
+        let run = sso.run(&["export", "p"]);
+        assert!(run.fails().starts_with(expect), "{}", run.stderr);
+    };
+    check(
+        "[profile p]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n",
+        "error: sso-session named `nope` (referenced by profile `p`) was not found",
+    );
+    check(
+        "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
+        "error: profile `p`: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (config file line 3)",
+    );
+    check(
+        "[profile p]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n",
+        "error: profile `p`: `sso_start_url` must use https: `http://x.awsapps.com/start` (config file line 7)",
+    );
+    check(
+        "[profile p]\nsso_start_url = https://x.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n",
+        "error: profile `p`: it is configured to use SSO but is missing required configuration: sso_region",
+    );
+    check(
+        "[profile p]\nsso_session = s\nsso_account_id = 1\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
+        "error: profile `p`: if `sso_account_id` is set, then `sso_role_name` must also be set (`sso_account_id` is at config file line 3)",
+    );
+}
+
+#[test]
+fn a_portal_401_drops_the_token_and_signs_in_once_more() {
+    let mut sso = Sso::new();
+    sso.with_browser();
+    sso.run(&["export", "dev"]).ok();
+    assert_eq!(sso.browser_tabs(), 1);
+    sso.run(&["clear"]).ok();
+    sso.fake.config(json!({"portal_401": 1}));
+    sso.run(&["export", "dev"]).ok();
+    assert_eq!(sso.browser_tabs(), 2, "one new sign-in");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 3);
+    // Without a person: the error, and the refused token is not kept.
+    sso.run(&["clear"]).ok();
+    sso.fake.config(json!({"portal_401": 1}));
+    let mut nobody = sso.home().detached(["export", "dev"]);
+    nobody.env_remove("BROWSER");
+    let run = Run::from(nobody.output().unwrap());
+    assert_eq!(
+        run.fails(),
+        "error: no usable IAM Identity Center sign-in for `my-sso`: the portal refused the token\nhint: run `vault sso login dev`\n"
+    );
+    let show = sso.run(&["show", "dev"]);
+    assert!(show.ok().contains("no token cached"), "{}", show.stdout);
+}
+
+#[test]
+fn an_expired_registration_is_made_again() {
+    let sso = Sso::new();
+    sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
+    sso.fake.control("/_fake/expire_clients", json!({}));
+    sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
+    assert_eq!(sso.fake.calls("RegisterClient"), 2);
+    assert_eq!(sso.fake.calls("CreateToken.device_code"), 2);
+}
+
+#[test]
+fn ctrl_c_while_waiting_caches_nothing_and_frees_the_lock() {
+    use std::io::Read;
+    let sso = Sso::new();
+    sso.fake.config(json!({"pending_polls": 100000}));
+    let mut child = sso
+        .home()
+        .command(["sso", "login", "--use-device-code", "dev"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 256];
+    while !seen.contains("enter the code") {
+        let n = stderr.read(&mut buffer).unwrap();
+        assert!(n > 0, "{seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(sso.run(&["show", "dev"]).ok().contains("no token cached"));
+    // The lock went with the process: the next sign-in does not wait.
+    sso.fake.config(json!({"pending_polls": 0}));
+    sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
+    assert!(
+        sso.run(&["show", "dev"])
+            .ok()
+            .contains("a token in vault's store")
+    );
+}
+
+#[test]
+fn populate_prints_or_appends_every_account_and_role() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let args = [
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--prefix",
+        "corp-",
+        "--region",
+        "eu-west-1",
+    ];
+    let run = sso.run(&args);
+    let profile = |name: &str, account: &str, role: &str| {
+        format!(
+            "[profile corp-{name}-{role}]\nsso_session = my-sso\nsso_account_id = {account}\nsso_role_name = {role}\nregion = eu-west-1\n"
+        )
+    };
+    let all = [
+        profile("development", "123456789012", "admin"),
+        profile("development", "123456789012", "readonly"),
+        profile("production", "210987654321", "readonly"),
+        profile("sandbox", "333333333333", "admin"),
+        profile("sandbox", "333333333333", "poweruser"),
+        profile("sandbox", "333333333333", "readonly"),
+    ];
+    assert_eq!(run.ok(), all.join("\n"));
+    // Pages were followed (the fake gives 2 a page).
+    assert_eq!(sso.fake.calls("ListAccounts"), 2);
+    // --write appends; a section that exists is left alone; no other byte changes.
+    let config_path = sso.home().path().join(".aws/config");
+    let mut before = std::fs::read_to_string(&config_path).unwrap();
+    before.push_str("[profile corp-production-readonly]\nregion = us-east-2");
+    std::fs::write(&config_path, &before).unwrap();
+    let mut write = args.to_vec();
+    write.push("--write");
+    let run = sso.run(&write);
+    assert_eq!(run.ok(), "");
+    assert!(run.stderr.contains("Added 5 profiles"), "{}", run.stderr);
+    let after = std::fs::read_to_string(&config_path).unwrap();
+    assert!(after.starts_with(&before), "existing bytes changed");
+    assert_eq!(after.matches("[profile corp-").count(), 6);
+    let arn = sso.arn("corp-sandbox-poweruser");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_poweruser")),
+        "{arn}"
+    );
+    // Again: nothing to add, the file is untouched.
+    let run = sso.run(&write);
+    assert!(run.ok().is_empty() && run.stderr.contains("Added 0 profiles"));
+    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), after);
+}
+
+#[test]
+fn logout_ends_the_sign_in_and_its_role_sessions() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.run(&["export", "dev"]).ok();
+    let run = sso.run(&["sso", "logout"]);
+    assert_eq!(run.ok(), "");
+    assert_eq!(sso.fake.calls("Logout"), 1);
+    assert!(!sso.cache_file("my-sso").exists());
+    let list = sso.run(&["list"]);
+    let line = list.ok().lines().find(|l| l.starts_with("dev ")).unwrap();
+    assert!(line.ends_with(" -"), "{line}");
+    sso.detached(&["export", "dev"]).fails();
+}
+
+#[test]
+fn credential_process_and_the_aws_cli_use_sso_profiles() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let mut config = std::fs::read_to_string(sso.home().path().join(".aws/config")).unwrap();
+    config
+        .push_str("\n[profile via-process]\ncredential_process = vault export --format json dev\n");
+    sso.home().config(&config);
+    let output = sso
+        .home()
+        .child(
+            "aws",
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "via-process",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ],
+        )
+        .output()
+        .unwrap();
+    let run = Run::from(output);
+    assert!(
+        run.ok().starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{run:?}"
+    );
+    // exec --server serves the same role session to the child.
+    let arn = sso.world.caller_arn(&["--server", "dev"]);
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+}
