@@ -648,11 +648,8 @@ fn ctrl_c_while_waiting_caches_nothing_and_frees_the_lock() {
     // The lock went with the process: the next sign-in does not wait.
     sso.fake.config(json!({"pending_polls": 0}));
     sso.run(&["sso", "login", "--use-device-code", "dev"]).ok();
-    assert!(
-        sso.run(&["show", "dev"])
-            .ok()
-            .contains("a token in vault's store")
-    );
+    let shown = sso.run(&["show", "dev"]);
+    assert!(shown.ok().contains("a token in vault's store"), "{shown:?}");
 }
 
 #[test]

@@ -17,8 +17,9 @@ use crate::store::{self, Credentials, EntryId, SessionKey, Store};
 
 /// The `source` of the store entries of a sign-in (token, client registration): `clear`
 /// leaves them, `list` does not show them as a profile's sessions.
-/// (A space: no profile or vault entry can be named so.)
-pub const SIGN_IN_SOURCE: &str = "sso sign-in";
+/// It must pass the store's name rules (entries whose names do not are never listed), so it
+/// is a name no one gives a profile by chance.
+pub const SIGN_IN_SOURCE: &str = "vault:sso-sign-in";
 
 /// How vault's store names a session's token entry (`list` shows it under this kind).
 pub const TOKEN_KIND: &str = "sso.Token";
