@@ -50,7 +50,7 @@ fn no_core_dumps_while_keys_are_held_and_children_keep_their_limits() {
     executable(
         &script,
         &format!(
-            "#!/bin/sh\nulimit -c > {d}/child-limit\necho started > {d}/pid\nwhile [ ! -e {d}/code ]; do sleep 0.05; done\ncat {d}/code\n",
+            "#!/bin/sh\nulimit -c > {d}/child-limit\necho started > {d}/pid\nn=0\nwhile [ ! -e {d}/code ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done\ncat {d}/code\n",
             d = dir.display()
         ),
     );
