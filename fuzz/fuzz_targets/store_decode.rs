@@ -29,8 +29,8 @@ fn open_must_fail(sealed: &Sealed, context: &[u8]) {
 }
 
 fn kdf(kdf: &Kdf) {
-    // Only parameters cheap enough to derive inside the fuzzer; others are the store's
-    // (trusted) choice and cost what they say.
+    // Only parameters cheap enough to derive inside the fuzzer; `derive` refuses costs out of
+    // its bounds (tested in `store::crypto`), and those within them cost what they say.
     if kdf.memory_kib <= 64 && kdf.iterations <= 2 && kdf.parallelism <= 4 {
         let _ = kdf.derive(b"passphrase");
     }

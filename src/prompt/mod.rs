@@ -21,6 +21,11 @@ use crate::error::{Error, Result};
 
 pub use terminal::Terminal;
 
+/// Whether there is a terminal to ask on (`/dev/tty` opens; it does not under `setsid`).
+pub fn terminal_available() -> bool {
+    terminal::available()
+}
+
 /// Something that can answer questions.
 pub trait Prompt {
     /// Asks `question` and returns the answer without its line ending. `hidden` answers are

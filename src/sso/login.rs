@@ -59,12 +59,7 @@ fn find_in_path(program: &str, var: &dyn Fn(&str) -> Option<String>) -> Option<s
 /// Whether a person can be asked to sign in now: a browser can be opened, or there is a
 /// terminal to print the device code on.
 pub fn person_present(var: &dyn Fn(&str) -> Option<String>) -> bool {
-    browser_available(var)
-        || std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .is_ok()
+    browser_available(var) || crate::prompt::terminal_available()
 }
 
 pub fn choose(options: &Options, var: &dyn Fn(&str) -> Option<String>) -> Flow {
