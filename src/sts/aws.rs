@@ -199,12 +199,7 @@ pub fn call(
             }
         }
     });
-    let credentials = out.map_err(failed)?.ok_or_else(|| Error::Sts {
-        operation: step.call.kind().to_string(),
-        code: "NoCredentials".to_string(),
-        message: "the response held no credentials".to_string(),
-    })?;
-    Ok(temporary(credentials))
+    temporary(step.call.kind(), out.map_err(failed)?)
 }
 
 /// The ARN of whoever `credentials` belong to (GetCallerIdentity); refused keys are named
@@ -245,12 +240,7 @@ pub fn federation_token(
                 .send(),
         )
         .map_err(|e| Failure::from(e).into_plain_error(operation, endpoint, source))?;
-    let credentials = out.credentials.ok_or_else(|| Error::Sts {
-        operation: operation.to_string(),
-        code: "NoCredentials".to_string(),
-        message: "the response held no credentials".to_string(),
-    })?;
-    Ok(temporary(credentials))
+    temporary(operation, out.credentials)
 }
 
 /// AssumeRole of `role_arn` with `credentials`, no MFA, vault's default session name: the
@@ -275,21 +265,25 @@ pub fn assume_role(
                 .send(),
         )
         .map_err(|e| Failure::from(e).into_plain_error(operation, endpoint, source))?;
-    let credentials = out.credentials.ok_or_else(|| Error::Sts {
+    temporary(operation, out.credentials)
+}
+
+/// An STS answer's temporary credentials; an answer without any is an error of `operation`.
+fn temporary(
+    operation: &str,
+    credentials: Option<aws_sdk_sts::types::Credentials>,
+) -> Result<Credentials> {
+    let credentials = credentials.ok_or_else(|| Error::Sts {
         operation: operation.to_string(),
         code: "NoCredentials".to_string(),
         message: "the response held no credentials".to_string(),
     })?;
-    Ok(temporary(credentials))
-}
-
-fn temporary(credentials: aws_sdk_sts::types::Credentials) -> Credentials {
-    Credentials {
+    Ok(Credentials {
         access_key_id: credentials.access_key_id,
         secret_access_key: SecretString::from(credentials.secret_access_key),
         session_token: Some(SecretString::from(credentials.session_token)),
         expiration: u64::try_from(credentials.expiration.secs()).ok(),
-    }
+    })
 }
 
 /// A plain HTTPS GET through the SDK's own HTTP stack (hyper, rustls on aws-lc, the system's
