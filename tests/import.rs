@@ -423,12 +423,7 @@ done
 /// with secret-tool. `step NAME CMD...` in the script keeps CMD's stdout, stderr and status.
 fn secret_service(home: &Home, items: &[(&str, String)], script: &str) -> BTreeMap<String, Run> {
     let out = tempfile::tempdir().unwrap();
-    let runtime = home.path().join("run");
-    std::fs::create_dir_all(&runtime).unwrap();
-    let mut full = String::from(
-        "step() { name=$1; shift; \"$@\" >\"$OUT/$name.out\" 2>\"$OUT/$name.err\" </dev/null; echo $? >\"$OUT/$name.rc\"; }\n",
-    );
-    full.push_str(START_KEYRING);
+    let mut full = String::from(START_KEYRING);
     for (i, (key, secret)) in items.iter().enumerate() {
         std::fs::write(out.path().join(format!("item{i}")), secret).unwrap();
         std::fs::write(out.path().join(format!("key{i}")), key).unwrap();
@@ -437,6 +432,19 @@ fn secret_service(home: &Home, items: &[(&str, String)], script: &str) -> BTreeM
              --label=\"$(cat \"$OUT/key{i}\")\" profile \"$(cat \"$OUT/key{i}\")\" <\"$OUT/item{i}\" || exit 95\n"
         ));
     }
+    full.push_str(script);
+    on_private_bus(home, out, &full)
+}
+
+/// Runs `script` under `dbus-run-session` (a private session bus, gone with the script) with
+/// `$OUT` = `out`, `$VAULT`, `$PY` and `$AVS` (the store builder) set. `step NAME CMD...` in
+/// the script keeps CMD's stdout, stderr and status, returned by NAME.
+fn on_private_bus(home: &Home, out: tempfile::TempDir, script: &str) -> BTreeMap<String, Run> {
+    let runtime = home.path().join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let mut full = String::from(
+        "step() { name=$1; shift; \"$@\" >\"$OUT/$name.out\" 2>\"$OUT/$name.err\" </dev/null; echo $? >\"$OUT/$name.rc\"; }\n",
+    );
     full.push_str(script);
     full.push_str("\nexit 0\n");
     let mut command = home.child(
@@ -601,6 +609,217 @@ fn without_a_secret_service_the_default_is_the_file_store() {
     let run = home.run(["import", "aws-vault", "--from", "secret-service"]);
     let err = run.fails();
     assert!(err.contains("there is no D-Bus session bus"), "{err}");
+}
+
+/// aws-vault's keyctl store as its code would make it (a keyring named `aws-vault`, `user`
+/// keys named with the profile, the raw credential JSON), built with the `keyctl` CLI in a
+/// throwaway session keyring, with the payloads on stdin; the imported keys then assume a
+/// role behind MFA. A payload that is not a credential and a session are left out.
+#[test]
+fn keyctl_store_in_the_session_keyring() {
+    let world = World::new();
+    world.run(&["remove", "-f", "gds-users"]).ok();
+    let jane = world.moto.user("jane");
+    let input = tempfile::tempdir().unwrap();
+    let payloads = [
+        (
+            "gds-users",
+            v2(
+                jane["access_key_id"].as_str().unwrap(),
+                jane["secret_access_key"].as_str().unwrap(),
+            ),
+        ),
+        ("team/dev", v1("AKIATEAMDEV000000000", SECRET)),
+        ("notes", "remember the milk".to_string()),
+        (
+            "sts.GetSessionToken,am9uc21pdGg,,1893456000",
+            json!({"AccessKeyId": "ASIAX", "SecretAccessKey": "s", "SessionToken": "t",
+                   "Expiration": "2030-01-01T00:00:00Z"})
+            .to_string(),
+        ),
+    ];
+    let mut script = String::from("keyctl newring aws-vault @s >/dev/null || exit 90\n");
+    for (i, (key, payload)) in payloads.iter().enumerate() {
+        std::fs::write(input.path().join(i.to_string()), payload).unwrap();
+        script.push_str(&format!(
+            "keyctl padd user '{key}' %:aws-vault <\"$IN/{i}\" >/dev/null || exit 91\n"
+        ));
+    }
+    script.push_str(
+        r#""$VAULT" --debug import aws-vault --from keyctl
+echo "rc=$?"
+keyctl pipe %user:gds-users | cmp -s - "$IN/0" && echo "gds-users unchanged"
+keyctl pipe %user:notes | cmp -s - "$IN/2" && echo "notes unchanged"
+"#,
+    );
+    let mut command = world
+        .home
+        .child("keyctl", &["session", "-", "sh", "-c", &script]);
+    command
+        .env("VAULT", env!("CARGO_BIN_EXE_vault"))
+        .env("IN", input.path());
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(
+        run.ok(),
+        "gds-users: imported\nteam/dev: imported\n2 imported, 0 already in vault, 0 not imported\n\
+         rc=0\ngds-users unchanged\nnotes unchanged\n"
+    );
+    for expected in [
+        "import: found the `aws-vault` keyring from the session keyring (@s)",
+        "import: `notes` is not an aws-vault credential; left out",
+        "import: skipping the cached session or token `sts.GetSessionToken,",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {run:#?}");
+    }
+    assert!(!run.stderr.contains(SECRET), "{run:#?}");
+    assert!(keys_of(&world.home, "team/dev").contains("AKIATEAMDEV000000000"));
+    let arn = world.caller_arn(&["-t", &world.code(0), "target-account"]);
+    assert!(arn.contains(":assumed-role/admin/"), "{arn}");
+}
+
+/// No `aws-vault` keyring in the session, user-session or user keyring: a clear error,
+/// and nothing made.
+#[test]
+fn keyctl_without_an_aws_vault_keyring() {
+    let home = file_home();
+    let script = r#""$VAULT" import aws-vault --from keyctl; echo "rc=$?"; keyctl show @s | grep -c aws-vault"#;
+    let mut command = home.child("keyctl", &["session", "-", "sh", "-c", script]);
+    command.env("VAULT", env!("CARGO_BIN_EXE_vault"));
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.stdout, "rc=1\n0\n", "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "error: cannot import from aws-vault's kernel keyring `aws-vault`: no keyring named `aws-vault` is reachable from the session, user-session or user keyring"
+        ),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("hint: aws-vault's keyctl backend never worked in a release"),
+        "{run:#?}"
+    );
+}
+
+/// The macOS Keychain and Credential Manager cannot be read here: each says so, and that
+/// its reader is untested.
+#[test]
+fn keychain_and_wincred_elsewhere() {
+    let home = file_home();
+    for (from, problem) in [
+        (
+            "keychain",
+            "error: cannot import from aws-vault's macOS Keychain `aws-vault.keychain-db` (looked up by profile name; vault's reader for it is untested): the macOS Keychain exists only on macOS\n",
+        ),
+        (
+            "wincred",
+            "error: cannot import from aws-vault's Windows Credential Manager entries `aws-vault:aws-vault:*` (looked up by profile name; vault's reader for them is untested): Windows Credential Manager exists only on Windows\n",
+        ),
+    ] {
+        let run = home.run(["import", "aws-vault", "--from", from]);
+        assert!(run.fails().starts_with(problem), "{run:#?}");
+    }
+}
+
+/// Waits (bounded) until kwalletd5, started by the script, owns its name on the bus.
+const START_KWALLETD: &str = r#"
+QT_QPA_PLATFORM=offscreen kwalletd5 >"$OUT/kwalletd.log" 2>&1 &
+KW=$!
+trap 'kill "$KW" 2>/dev/null; wait "$KW" 2>/dev/null' EXIT
+n=0
+until dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.kde.kwalletd5 | grep -q true
+do
+    n=$((n + 1))
+    if [ "$n" -ge 1000 ]; then cat "$OUT/kwalletd.log" >&2; exit 97; fi
+    sleep 0.02
+done
+"#;
+
+/// Without kwalletd on the bus: a clear error, and kwalletd is not started, though the bus
+/// could start it (its service file is installed). Then a real kwalletd5 (offscreen, a
+/// wallet made by `pamOpen`), without and with aws-vault's wallet.
+#[test]
+fn kwallet_not_running_then_a_wallet() {
+    let home = file_home();
+    let out = tempfile::tempdir().unwrap();
+    let items = json!([
+        {"key": "jonsmith", "data": v2(ID, SECRET)},
+        {"key": "team/dev", "data": v1("AKIATEAMDEV000000000", SECRET)},
+        {"key": "sts.GetSessionToken,am9uc21pdGg,,1893456000", "data": v2("ASIAX", "s")},
+        {"key": "oidc:https://example.awsapps.com/start", "data": r#"{"Token":{}}"#},
+        {"key": "notes", "raw": "hunter2"},
+    ]);
+    std::fs::write(out.path().join("items.json"), items.to_string()).unwrap();
+    let mut script = String::from(
+        r#"
+owner() {
+    dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.kde.kwalletd5
+}
+step absent "$VAULT" import aws-vault --from kwallet
+step activatable dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus \
+    /org/freedesktop/DBus org.freedesktop.DBus.ListActivatableNames
+step owner owner
+sid=$(ps -o sid= -p $$ | tr -d ' ')
+step processes pgrep -s "$sid" -x kwalletd5
+"#,
+    );
+    script.push_str(START_KWALLETD);
+    script.push_str(
+        r#"
+step nowallet "$VAULT" import aws-vault --from kwallet
+"$PY" "$AVS" kwallet <"$OUT/items.json" >"$OUT/fixture.log" 2>&1 || { cat "$OUT/fixture.log" >&2; exit 96; }
+step import "$VAULT" --debug import aws-vault --from kwallet
+step again "$VAULT" import aws-vault --from kwallet
+"#,
+    );
+    let runs = on_private_bus(&home, out, &script);
+    let absent = &runs["absent"];
+    assert_eq!(absent.status, Some(1), "{absent:#?}");
+    assert!(
+        absent.stderr.contains(
+            "error: cannot import from aws-vault's KWallet wallet `aws-vault`: kwalletd is not running on the session bus (vault does not start it)"
+        ),
+        "{absent:#?}"
+    );
+    assert!(
+        runs["activatable"].ok().contains("org.kde.kwalletd5"),
+        "{runs:#?}"
+    );
+    assert!(runs["owner"].ok().contains("false"), "{runs:#?}");
+    assert_eq!(runs["processes"].status, Some(1), "{runs:#?}");
+
+    let nowallet = &runs["nowallet"];
+    assert_eq!(nowallet.status, Some(1), "{nowallet:#?}");
+    assert!(
+        nowallet
+            .stderr
+            .contains("KWallet has no wallet named `aws-vault`"),
+        "{nowallet:#?}"
+    );
+
+    let import = &runs["import"];
+    assert_eq!(
+        import.ok(),
+        "jonsmith: imported\nteam/dev: imported\n2 imported, 0 already in vault, 0 not imported\n"
+    );
+    for expected in [
+        "import: `org.kde.kwalletd5` is running",
+        "import: `notes` is not an aws-vault credential; left out",
+        "import: skipping the cached session or token `oidc:https://example.awsapps.com/start`",
+    ] {
+        assert!(import.stderr.contains(expected), "{expected}: {import:#?}");
+    }
+    assert!(!import.stderr.contains(SECRET), "{import:#?}");
+    // The wallet still holds them.
+    assert!(
+        runs["again"]
+            .ok()
+            .ends_with("0 imported, 2 already in vault, 0 not imported\n"),
+        "{runs:#?}"
+    );
+    assert!(keys_of(&home, "team/dev").contains("AKIATEAMDEV000000000"));
+    assert!(keys_of(&home, "jonsmith").contains(SECRET));
 }
 
 /// A throwaway gpg key (no passphrase) in `HOME/.gnupg` and a password store at

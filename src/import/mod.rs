@@ -5,9 +5,16 @@
 //! file's key lines, and `import vault --delete-source`), nor write anything under `--dry-run`.
 
 pub mod aws_vault_file;
+pub mod aws_vault_keychain;
+#[cfg(target_os = "linux")]
+pub mod aws_vault_keyctl;
+#[cfg(target_os = "linux")]
+pub mod aws_vault_kwallet;
 pub mod aws_vault_pass;
 #[cfg(target_os = "linux")]
 pub mod aws_vault_secret_service;
+pub mod aws_vault_wincred;
+pub mod by_name;
 pub mod credentials_file;
 pub mod vault;
 
@@ -137,6 +144,23 @@ pub fn credentials_from_json(bytes: &[u8]) -> Option<Credentials> {
     })
 }
 
+/// One item of a store that holds aws-vault's credential JSON itself (keyctl, keychain,
+/// wincred): `None` for a cached session, an `oidc:` token or a payload that is not
+/// aws-vault's credential JSON.
+pub fn raw_found(name: &str, bytes: &[u8]) -> Option<Found> {
+    if kind(name) != Kind::Credential {
+        crate::debug!("import: skipping the cached session or token `{name}`");
+        return None;
+    }
+    match credentials_from_json(bytes) {
+        Some(keys) => Some(Found::keys(name, keys)),
+        None => {
+            crate::debug!("import: `{name}` is not an aws-vault credential; left out");
+            None
+        }
+    }
+}
+
 /// Keys from a keyring `Item` whose `Data` is aws-vault's credential JSON.
 pub fn credentials_from_item(bytes: &[u8]) -> Option<Credentials> {
     item_credentials(bytes).map(|(_, keys)| keys)
@@ -239,13 +263,30 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
                 found,
             )
         }
+        #[cfg(target_os = "linux")]
+        "keyctl" => (
+            "aws-vault's kernel keyring `aws-vault`".to_string(),
+            aws_vault_keyctl::read()?,
+        ),
+        #[cfg(target_os = "linux")]
+        "kwallet" => (
+            "aws-vault's KWallet wallet `aws-vault`".to_string(),
+            aws_vault_kwallet::read()?,
+        ),
+        "keychain" => (
+            aws_vault_keychain::source(),
+            aws_vault_keychain::read(&args.profile)?,
+        ),
+        "wincred" => (
+            aws_vault_wincred::source(),
+            aws_vault_wincred::read(&args.profile)?,
+        ),
         #[allow(unreachable_patterns)]
-        "keychain" | "wincred" | "kwallet" | "keyctl" | "secret-service" => {
+        "kwallet" | "keyctl" | "secret-service" => {
             return Err(Error::ImportSource {
                 source: format!("aws-vault's `{from}` store"),
-                problem: "vault cannot import from it yet".into(),
-                hint: "with aws-vault installed: `aws-vault export --no-session --format=json PROFILE`, then `vault add PROFILE --env` with those keys"
-                    .into(),
+                problem: "it exists only on Linux".into(),
+                hint: "run the import on the Linux machine that holds aws-vault's keys".into(),
             });
         }
         other => {

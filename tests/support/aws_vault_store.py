@@ -9,6 +9,11 @@ independent JOSE implementation): PBES2-HS256+A128KW with a 12-byte salt, A256GC
 
 `collection PASSWORD` creates gnome-keyring's `awsvault` collection through
 CreateWithMasterPassword (no prompter needed) on the session bus; prints its path.
+
+`kwallet` reads a JSON list of {"key", and "data" (the inner JSON, stored in an `Item`) or
+"raw" (stored as it is)} on stdin and writes them into kwalletd5's wallet `aws-vault`, folder
+`aws-vault`, app id `aws-vault`, with the `writeEntry` overload aws-vault calls (a stream
+entry). The wallet is made and opened by `pamOpen` (a password hash, no dialog) and left open.
 """
 import base64
 import json
@@ -65,6 +70,30 @@ def collection(password):
     print(reply.body[0])
 
 
+def kwallet():
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+    conn = open_dbus_connection(bus="SESSION")
+    kwalletd = DBusAddress("/modules/kwalletd5", bus_name="org.kde.kwalletd5", interface="org.kde.KWallet")
+
+    def call(method, signature, *args):
+        reply = conn.send_and_get_reply(new_method_call(kwalletd, method, signature, args), timeout=20)
+        if reply.header.message_type.name == "error":
+            raise SystemExit("%s: %s" % (method, reply.body))
+        return reply.body
+
+    call("pamOpen", "sayi", "aws-vault", b"vault-test-wallet-hash".ljust(56, b"."), 0)
+    handle = call("open", "sxs", "aws-vault", 0, "aws-vault")[0]
+    assert handle >= 0, handle
+    assert call("createFolder", "iss", handle, "aws-vault", "aws-vault")[0]
+    for spec in json.load(sys.stdin):
+        value = item(spec["key"], spec["data"]) if "data" in spec else spec["raw"]
+        rc = call("writeEntry", "issays", handle, "aws-vault", spec["key"], value.encode(), "aws-vault")[0]
+        assert rc == 0, rc
+    call("sync", "is", handle, "aws-vault")
+    # Left open, as in a logged-in KDE session: opening a closed wallet shows a dialog.
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "file":
         file_store(sys.argv[2])
@@ -72,3 +101,5 @@ if __name__ == "__main__":
         print(item(sys.argv[2], sys.argv[3]))
     elif sys.argv[1] == "collection":
         collection(sys.argv[2])
+    elif sys.argv[1] == "kwallet":
+        kwallet()
