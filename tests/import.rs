@@ -1,6 +1,7 @@
 //! `vault import`: aws-vault's stores built by independent tools (jwcrypto for the file
-//! store, gnome-keyring + secret-tool for the Secret Service, pass + gpg), imported by the
-//! real binary; the source is checked unchanged afterwards.
+//! store, gnome-keyring + secret-tool for the Secret Service, pass + gpg, the keyctl CLI for
+//! the kernel keyring, kwalletd5 for KWallet), imported by the real binary; the source is
+//! checked unchanged afterwards. The macOS Keychain and wincred cannot run here.
 
 mod support;
 
