@@ -17,8 +17,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub backend: Option<String>,
 
-    /// Who asks for MFA codes and passphrases: terminal, zenity, kdialog, osascript or ykman
-    /// (default: the terminal, else a GUI dialog when there is no terminal)
+    /// Who asks for MFA codes and passphrases: terminal, zenity, kdialog, osascript, ykman or
+    /// (Windows) wincredui (default: the terminal, else a GUI dialog when there is no terminal)
     #[arg(long, global = true, value_name = "DRIVER", env = "AWS_VAULT_PROMPT", hide_env_values = true, value_parser = crate::prompt::Named::parse)]
     pub prompt: Option<crate::prompt::Named>,
 

@@ -1,18 +1,19 @@
 //! Where an MFA code comes from: `--mfa-token`, else the profile's `mfa_process`, else the
-//! prompt driver (`ykman`, or the driver that asks questions). A code must be six digits
-//! before it is sent.
+//! prompt driver (`ykman` or `wincredui` when named, else the driver that asks questions).
+//! A code must be six digits before it is sent.
 
 use std::process::Stdio;
 
 use crate::error::{Error, Result};
-use crate::prompt::Prompt;
+use crate::prompt::{Driver, Prompt};
 
 /// The ways to get a code, in the order they are tried.
 pub struct MfaSource<'a> {
     /// `-t/--mfa-token`, used for the first code asked for (a code works once).
     pub token: Option<String>,
-    /// `ykman` was named as the prompt driver: codes come from a YubiKey.
-    pub ykman: bool,
+    /// The prompt driver named, if any: `ykman` reads codes from a YubiKey, `wincredui` asks
+    /// in the Windows credential dialog; the others ask through `prompt`.
+    pub named: Option<Driver>,
     /// The driver that asks questions (and shows ykman's "touch your key").
     pub prompt: &'a mut dyn Prompt,
 }
@@ -26,8 +27,10 @@ impl MfaSource<'_> {
         } else if let Some(command) = process {
             crate::debug!("mfa: running mfa_process");
             run_process(command, serial)?
-        } else if self.ykman {
+        } else if self.named == Some(Driver::Ykman) {
             crate::prompt::ykman::code(serial, &mut *self.prompt)?
+        } else if self.named == Some(Driver::Wincredui) {
+            crate::prompt::wincredui::code(profile, serial)?
         } else {
             let title = format!("vault: MFA code for profile {profile} ({serial})");
             let question = format!("Enter MFA code for {serial}: ");
@@ -91,7 +94,7 @@ mod tests {
         let mut prompt = Scripted::new(&["654321"]);
         let mut source = MfaSource {
             token: Some("111111".into()),
-            ykman: false,
+            named: None,
             prompt: &mut prompt,
         };
         assert_eq!(

@@ -1,6 +1,6 @@
 //! GUI prompts for real: vault with no terminal (under `setsid`) and a display (Xvfb, one
-//! per test) asks in a zenity dialog, which the test finds and answers with xdotool.
-//! Needs Debian's xvfb, zenity and xdotool (`scripts/setup` installs them).
+//! per test) asks in a zenity or kdialog dialog, which the test finds and answers with
+//! xdotool. Needs Debian's xvfb, zenity, kdialog and xdotool (`scripts/setup` installs them).
 //! Issue 8 (aws-vault #409): under `credential_process` the MFA prompt could not be seen.
 
 mod support;
@@ -67,7 +67,18 @@ impl Display {
     /// title.
     fn window(&self, pattern: &str) -> (String, String) {
         let found = self.xdotool(&["search", "--sync", "--name", pattern]);
-        assert!(found.status.success(), "no window named {pattern:?}");
+        if !found.status.success() {
+            let all = self.xdotool(&["search", "--name", "."]).stdout;
+            let titles: Vec<String> = String::from_utf8(all)
+                .unwrap()
+                .lines()
+                .map(|id| {
+                    let name = self.xdotool(&["getwindowname", id]).stdout;
+                    String::from_utf8_lossy(&name).trim().to_string()
+                })
+                .collect();
+            panic!("no window named {pattern:?}; the windows: {titles:?}");
+        }
         let id = String::from_utf8(found.stdout).unwrap();
         let id = id.lines().next().unwrap().to_string();
         let title = self.xdotool(&["getwindowname", &id]).stdout;
@@ -368,4 +379,155 @@ fn sigterm_while_a_dialog_is_open_closes_the_dialog() {
     assert_eq!(run.stderr, "");
     assert_eq!(display.windows("^vault"), "", "the dialog is gone");
     assert_eq!(world.sessions(), Vec::<String>::new());
+}
+
+/// A World on `display` whose PATH has kdialog but no zenity, so the automatic choice
+/// reaches kdialog; `extra` are further programs to keep. No session bus: kdialog works
+/// without one, and none is started (libdbus autolaunch would leave a daemon behind).
+fn world_with_kdialog(display: &Display, extra: &[&str]) -> World {
+    let mut world = world_on(display);
+    let bin = world.home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for program in ["kdialog", "setsid"].iter().chain(extra) {
+        let found = ["/usr/local/bin", "/usr/bin", "/bin"]
+            .iter()
+            .map(|dir| std::path::Path::new(dir).join(program))
+            .find(|path| path.is_file())
+            .unwrap_or_else(|| panic!("`{program}` is missing: run scripts/setup"));
+        std::os::unix::fs::symlink(found, bin.join(program)).unwrap();
+    }
+    let runtime = world.home.path().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let vault = std::path::Path::new(env!("CARGO_BIN_EXE_vault"))
+        .parent()
+        .unwrap();
+    let bus = format!("unix:path={}", world.home.path().join("no-bus").display());
+    world
+        .home
+        .env("PATH", format!("{}:{}", vault.display(), bin.display()))
+        .env("XDG_RUNTIME_DIR", runtime.display().to_string())
+        .env("DBUS_SESSION_BUS_ADDRESS", bus);
+    world
+}
+
+/// Qt adds the program's name to the title it sets in `_NET_WM_NAME` (which getwindowname
+/// prints), not in `WM_NAME` (which search matches).
+const KDIALOG: &str = " \u{2014} KDialog";
+
+#[test]
+fn with_no_terminal_and_no_zenity_the_mfa_code_is_asked_in_a_kdialog_box() {
+    let display = Display::start();
+    let world = world_with_kdialog(&display, &[]);
+    let child =
+        spawn(
+            world
+                .home
+                .detached(["--debug", "export", "--format", "json", "target-account"]),
+        );
+    let (window, title) = display.window("^vault: MFA code");
+    assert_eq!(
+        title,
+        format!(
+            "vault: MFA code for profile target-account ({}){KDIALOG}",
+            world.serial
+        )
+    );
+    display.answer(&window, &world.code(0), "Return");
+    let run = finish(child);
+    assert!(run.ok().contains("\"AccessKeyId\""), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "prompt: `kdialog` (no terminal; `kdialog` is installed and can show a window)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_file_store_passphrase_is_asked_in_a_kdialog_password_box() {
+    let display = Display::start();
+    let mut world = world_with_kdialog(&display, &[]);
+    world
+        .home
+        .env("AWS_VAULT_FILE_PASSPHRASE", "")
+        .env("AWS_VAULT_PROMPT", "kdialog");
+    let child = spawn(
+        world
+            .home
+            .detached(["export", "--format", "json", "gds-users"]),
+    );
+    let (window, title) = display.window("^vault$");
+    assert_eq!(title, format!("vault{KDIALOG}"));
+    display.answer(&window, support::PASSPHRASE, "Return");
+    let run = finish(child);
+    assert!(run.ok().contains("\"AccessKeyId\""), "{}", run.stderr);
+}
+
+#[test]
+fn cancel_in_a_kdialog_box_is_a_clear_error_and_caches_nothing() {
+    let display = Display::start();
+    let mut world = world_with_kdialog(&display, &[]);
+    world.home.env("AWS_VAULT_PROMPT", "kdialog");
+    world.moto.start_recording();
+    let child = spawn(
+        world
+            .home
+            .detached(["export", "--format", "json", "target-account"]),
+    );
+    let (window, _) = display.window("^vault: MFA code");
+    display.answer(&window, "123", "Escape");
+    let run = finish(child);
+    assert_eq!(run.status, Some(1));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: `Enter MFA code for {}` was cancelled in the kdialog dialog\n",
+            world.serial
+        )
+    );
+    assert_eq!(world.moto.sts_calls(), Vec::<String>::new());
+    assert_eq!(world.sessions(), Vec::<String>::new());
+    assert_eq!(display.windows("^vault"), "", "the dialog is gone");
+    // No lock is left to slow the next run.
+    let code = world.code(0);
+    world
+        .run(&["export", "-t", &code, "--format", "json", "target-account"])
+        .ok();
+}
+
+#[test]
+fn ykman_s_touch_message_is_shown_in_a_kdialog_box_when_there_is_no_terminal() {
+    let display = Display::start();
+    let mut world = world_with_kdialog(&display, &["timeout", "xdotool"]);
+    let bin = world.home.path().join("bin");
+    let seen = world.home.path().join("seen");
+    // A ykman that answers once it has seen vault's box.
+    let script = format!(
+        "#!/bin/sh\ntimeout 20 xdotool search --sync --name '^vault$' > {seen} || exit 1\necho {code}\n",
+        seen = seen.display(),
+        code = world.code(0)
+    );
+    let ykman = bin.join("ykman");
+    std::fs::write(&ykman, script).unwrap();
+    std::fs::set_permissions(&ykman, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    world.home.env("AWS_VAULT_PROMPT", "ykman");
+    let run = finish(spawn(world.home.detached([
+        "export",
+        "--format",
+        "json",
+        "target-account",
+    ])));
+    assert!(run.ok().contains("\"AccessKeyId\""), "{}", run.stderr);
+    assert!(
+        !std::fs::read_to_string(&seen).unwrap().is_empty(),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(display.windows("^vault"), "", "the box is closed after");
 }

@@ -195,6 +195,21 @@ fn unknown_drivers_are_usage_errors_listing_the_valid_ones() {
     );
 }
 
+/// aws-vault's `wincredui` is a Windows driver: elsewhere it is refused by name, not as unknown.
+#[test]
+fn wincredui_is_refused_outside_windows_as_a_usage_error() {
+    let home = Home::new();
+    let run = home.run(["--prompt", "wincredui", "list"]);
+    assert_eq!(run.status, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "`wincredui` works on Windows only; choose one of terminal, zenity, kdialog, osascript, ykman"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_missing_driver_program_is_named_with_its_package() {
     let mut world = World::new();

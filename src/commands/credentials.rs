@@ -7,7 +7,7 @@ use crate::cli::SessionArgs;
 use crate::config::resolve::{Chain, Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
-use crate::prompt::{Driver, Prompt};
+use crate::prompt::Prompt;
 use crate::settings::{Settings, default_file_dir, parse_duration};
 use crate::store::{Credentials, Store};
 use crate::sts::plan::{self, Options, Ttls};
@@ -195,7 +195,7 @@ impl Prepared {
             min_ttl: ttls.min,
             mfa: MfaSource {
                 token: mfa_token,
-                ykman: self.settings.prompt == Some(Driver::Ykman),
+                named: self.settings.prompt,
                 prompt: self.asker.as_mut(),
             },
             locks: default_file_dir().join("locks"),

@@ -9,6 +9,7 @@ mod kdialog;
 mod osascript;
 mod signals;
 mod terminal;
+pub mod wincredui;
 pub mod ykman;
 mod zenity;
 
@@ -68,7 +69,7 @@ impl Drop for Notice {
     }
 }
 
-/// aws-vault's prompt driver names. (`wincredui` is Windows-only, and vault builds for Unix.)
+/// aws-vault's prompt driver names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
     Terminal,
@@ -76,14 +77,19 @@ pub enum Driver {
     Kdialog,
     Osascript,
     Ykman,
+    /// Windows only: `parse` refuses it elsewhere.
+    Wincredui,
 }
 
-pub const DRIVERS: [Driver; 5] = [
+/// The drivers `--prompt` takes here.
+pub const DRIVERS: &[Driver] = &[
     Driver::Terminal,
     Driver::Zenity,
     Driver::Kdialog,
     Driver::Osascript,
     Driver::Ykman,
+    #[cfg(windows)]
+    Driver::Wincredui,
 ];
 
 /// The GUI drivers, in the order the automatic choice tries them.
@@ -97,15 +103,20 @@ impl Driver {
             Driver::Kdialog => "kdialog",
             Driver::Osascript => "osascript",
             Driver::Ykman => "ykman",
+            Driver::Wincredui => "wincredui",
         }
     }
 
     /// A driver's name; the error lists the valid ones.
     pub fn parse(name: &str) -> std::result::Result<Driver, String> {
-        if let Some(driver) = DRIVERS.into_iter().find(|d| d.name() == name) {
+        if let Some(&driver) = DRIVERS.iter().find(|d| d.name() == name) {
             return Ok(driver);
         }
-        let valid = DRIVERS.map(Driver::name).join(", ");
+        let valid = DRIVERS
+            .iter()
+            .map(|d| d.name())
+            .collect::<Vec<_>>()
+            .join(", ");
         Err(match name {
             "wincredui" => format!("`wincredui` works on Windows only; choose one of {valid}"),
             "pass" => format!(
@@ -123,6 +134,7 @@ impl Driver {
             Driver::Kdialog => Some(("kdialog", "Debian `kdialog`")),
             Driver::Osascript => Some(("osascript", "macOS's own")),
             Driver::Ykman => Some(("ykman", "Debian `yubikey-manager`, Homebrew `ykman`")),
+            Driver::Wincredui => Some(("powershell.exe", "Windows's own")),
         }
     }
 
@@ -132,7 +144,7 @@ impl Driver {
             Driver::Zenity => Box::new(zenity::Zenity),
             Driver::Kdialog => Box::new(kdialog::Kdialog),
             Driver::Osascript => Box::new(osascript::Osascript),
-            Driver::Terminal | Driver::Ykman => Box::new(Terminal),
+            Driver::Terminal | Driver::Ykman | Driver::Wincredui => Box::new(Terminal),
         }
     }
 }
@@ -171,12 +183,14 @@ pub fn choose(named: Option<Driver>, around: &Surroundings) -> (Option<Driver>, 
         ) => {
             return (Some(driver), format!("`{}` was named", driver.name()));
         }
-        Some(Driver::Ykman) | None => {}
+        Some(Driver::Ykman | Driver::Wincredui) | None => {}
     }
-    let why = if named == Some(Driver::Ykman) {
-        "ykman gives MFA codes only; for other questions, "
-    } else {
-        ""
+    let why = match named {
+        Some(driver) => format!(
+            "{} gives MFA codes only; for other questions, ",
+            driver.name()
+        ),
+        None => String::new(),
     };
     if around.terminal {
         return (Some(Driver::Terminal), format!("{why}there is a terminal"));
@@ -375,6 +389,9 @@ mod tests {
             (None, false, true, &[], None),
             (Some(Ykman), false, true, &["zenity"], Some(Zenity)),
             (Some(Ykman), true, true, &["zenity"], Some(Terminal)),
+            (Some(Wincredui), false, true, &["zenity"], Some(Zenity)),
+            (Some(Wincredui), true, false, &[], Some(Terminal)),
+            (Some(Wincredui), false, false, all, None),
             (Some(Kdialog), true, false, &[], Some(Kdialog)),
             (Some(Terminal), false, true, all, Some(Terminal)),
         ];
@@ -396,7 +413,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_errors_list_them() {
-        for driver in DRIVERS {
+        for &driver in DRIVERS {
             assert_eq!(Driver::parse(driver.name()), Ok(driver));
         }
         let error = Driver::parse("gui").unwrap_err();
@@ -407,10 +424,10 @@ mod tests {
         assert!(Driver::parse("pass").unwrap_err().contains("mfa_process"));
         assert_eq!(Named::parse(""), Ok(Named(None)));
         assert_eq!(Named::parse("zenity"), Ok(Named(Some(Driver::Zenity))));
-        assert!(
-            Named::parse("wincredui")
-                .unwrap_err()
-                .contains("Windows only")
+        #[cfg(not(windows))]
+        assert_eq!(
+            Named::parse("wincredui").unwrap_err(),
+            "`wincredui` works on Windows only; choose one of terminal, zenity, kdialog, osascript, ykman"
         );
     }
 }
