@@ -103,7 +103,10 @@ pub struct GlobalCompat {
     pub version_short: bool,
 }
 
+// Each subcommand's arguments are built only when it is the one used: the warm path
+// (`exec`, `export`) does not pay for the rest of the tree (ARCHITECTURE.md, "Speed").
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Store a profile's long-lived access keys in the vault
     #[command(
@@ -173,6 +176,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SsoCommand {
     /// Sign in now (vault also signs in by itself when a token is needed)
     #[command(
@@ -524,6 +528,7 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImportSource {
     /// Copy the long-lived keys aws-vault holds (its store is never changed)
     AwsVault(ImportAwsVaultArgs),

@@ -46,6 +46,7 @@ fn portal(endpoint: &Endpoint) -> Result<aws_sdk_sso::Client> {
     let (retry, timeout) = timeouts()?;
     let mut config = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(crate::sts::aws::http_client())
         .region(Region::new(endpoint.region.to_string()))
         .retry_config(retry)
         .timeout_config(timeout);
@@ -60,6 +61,7 @@ fn oidc(endpoint: &Endpoint) -> Result<aws_sdk_ssooidc::Client> {
     let attempt = attempt_timeout()?;
     let mut config = c::Builder::new()
         .behavior_version(c::BehaviorVersion::latest())
+        .http_client(crate::sts::aws::http_client())
         .region(c::Region::new(endpoint.region.to_string()))
         // A refresh or a token poll is never retried blindly: a refresh token is single-use.
         .retry_config(c::retry::RetryConfig::standard().with_max_attempts(1))

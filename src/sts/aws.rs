@@ -72,6 +72,24 @@ pub(crate) fn attempt_timeout() -> Result<Duration> {
     }
 }
 
+/// The HTTP client every SDK client of vault's uses: hyper with rustls on ring, the system's
+/// roots, and the proxy variables (`HTTPS_PROXY`, `NO_PROXY`) honoured, as the SDK's own
+/// default client does with aws-lc.
+pub(crate) fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 fn client(
     region: Option<&str>,
     endpoint: Option<&str>,
@@ -81,6 +99,7 @@ fn client(
     let region = region.unwrap_or("us-east-1").to_string();
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
         .region(Region::new(region))
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
@@ -286,7 +305,7 @@ fn temporary(
     })
 }
 
-/// A plain HTTPS GET through the SDK's own HTTP stack (hyper, rustls on aws-lc, the system's
+/// A plain HTTPS GET through the SDK's own HTTP stack (hyper, rustls on ring, the system's
 /// roots), for the console federation endpoint, which is no SDK service. The URL holds
 /// credentials: it is never logged or put in an error; errors name `shown` instead.
 /// Returns the status and the body.
@@ -314,7 +333,7 @@ pub fn http_get(url: &SecretString, shown: &str) -> Result<(u16, Vec<u8>)> {
     let runtime = runtime();
     runtime.block_on(async {
         let connector = Connector::builder()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
             .build();
         let response = tokio::time::timeout(timeout, connector.call(request))
             .await

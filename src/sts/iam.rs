@@ -42,6 +42,7 @@ impl Iam {
         let attempt_timeout = aws::attempt_timeout()?;
         let mut config = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(aws::http_client())
             // IAM is global; the region picks the partition (aws, aws-cn, aws-us-gov).
             .region(Region::new(region.unwrap_or("us-east-1").to_string()))
             .retry_config(RetryConfig::standard().with_max_attempts(3))

@@ -23,16 +23,20 @@ pub enum Provider {
 
 /// The provider's credentials; a failure is named as `profile`'s.
 pub fn credentials(provider: Provider, profile: &str) -> Result<Credentials> {
+    let provider_config = aws_config::provider_config::ProviderConfig::default()
+        .with_http_client(super::aws::http_client());
     let result = runtime().block_on(async {
         match provider {
             Provider::Ec2InstanceMetadata => {
                 aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+                    .configure(&provider_config)
                     .build()
                     .provide_credentials()
                     .await
             }
             Provider::EcsContainer => {
                 aws_config::ecs::EcsCredentialsProvider::builder()
+                    .configure(&provider_config)
                     .build()
                     .provide_credentials()
                     .await
