@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
+use support::federation::FakeFederation;
 use support::{FakeSso, Run, World, python, wait_all};
 
 const START_URL: &str = "https://d-1234567890.awsapps.com/start";
@@ -135,9 +136,13 @@ sso_registration_scopes = sso:account:access
 
     /// A token as `aws sso login` leaves it, for `key`, expiring in `seconds`.
     fn cli_token(&self, key: &str, seconds: u64) -> Value {
+        self.cli_token_for(key, START_URL, seconds)
+    }
+
+    fn cli_token_for(&self, key: &str, start_url: &str, seconds: u64) -> Value {
         let issued = self.fake.control("/_fake/issue", json!({"scopes": true}));
         let token = json!({
-            "startUrl": START_URL,
+            "startUrl": start_url,
             "region": "eu-west-1",
             "accessToken": issued["accessToken"],
             "expiresAt": utc(now() + seconds),
@@ -759,4 +764,228 @@ fn credential_process_and_the_aws_cli_use_sso_profiles() {
         "{arn}"
     );
     assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+}
+
+/// Adds `text` to the test's config.
+fn add_config(sso: &Sso, text: &str) {
+    let path = sso.home().path().join(".aws/config");
+    let mut config = std::fs::read_to_string(&path).unwrap();
+    config.push_str(text);
+    sso.home().config(&config);
+}
+
+/// The `sso.GetRoleCredentials:...` labels in a `list` row (the Sessions column).
+fn role_sessions_in_row(list: &str, profile: &str) -> usize {
+    let row = list
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(profile))
+        .unwrap_or_else(|| panic!("no row for {profile}: {list}"));
+    row.matches("sso.GetRoleCredentials:").count()
+}
+
+/// Regression (issue 10): role sessions were cached per profile, so a second profile
+/// naming the same sign-in, account and role called GetRoleCredentials again.
+#[test]
+fn profiles_naming_one_account_and_role_share_one_role_session() {
+    let sso = Sso::new();
+    add_config(
+        &sso,
+        &format!(
+            "
+[profile dev-too]
+sso_session = my-sso
+sso_account_id = 123456789012
+sso_role_name = readonly
+
+[profile legacy-too]
+sso_start_url = {START_URL}
+sso_region = eu-west-1
+sso_account_id = 210987654321
+sso_role_name = readonly
+"
+        ),
+    );
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.cli_token(START_URL, 8 * 3600);
+    let dev = sso.run(&["export", "--format", "json", "dev"]);
+    let dev: Value = serde_json::from_str(dev.ok()).unwrap();
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    // The second profile gets the same role session, with no portal call.
+    let too = sso.run(&["export", "--format", "json", "dev-too"]);
+    let too: Value = serde_json::from_str(too.ok()).unwrap();
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    assert_eq!(too["AccessKeyId"], dev["AccessKeyId"]);
+    let arn = sso.arn("dev-too");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    // Another role of the same sign-in and account is its own session.
+    sso.arn("dev-admin");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 2);
+    // Legacy profiles: keyed by start URL, account and role.
+    sso.arn("legacy");
+    sso.arn("legacy-too");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 3);
+
+    // list: one session each, shown on every row it serves; --sessions lists it once.
+    let list = sso.run(&["list"]);
+    assert_eq!(list.stderr, "");
+    let list = list.ok();
+    for (profile, sessions) in [
+        ("dev", 1),
+        ("dev-too", 1),
+        ("dev-admin", 1),
+        ("legacy", 1),
+        ("legacy-too", 1),
+        ("prod", 0),
+    ] {
+        assert_eq!(role_sessions_in_row(list, profile), sessions, "{list}");
+    }
+    let all = sso.world.sessions();
+    assert_eq!(
+        all.iter()
+            .filter(|s| s.starts_with("sso.GetRoleCredentials:"))
+            .count(),
+        3,
+        "{all:?}"
+    );
+
+    // clear PROFILE removes the shared session, whichever profile names it.
+    assert_eq!(sso.run(&["clear", "dev-too"]).ok(), "Cleared 1 sessions.\n");
+    let list = sso.run(&["list"]);
+    assert_eq!(role_sessions_in_row(list.ok(), "dev"), 0, "{}", list.stdout);
+    assert_eq!(role_sessions_in_row(list.ok(), "dev-admin"), 1);
+    sso.arn("dev");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 4);
+
+    // logout removes them all.
+    let run = sso.run(&["sso", "logout"]);
+    assert_eq!(run.ok(), "");
+    assert!(
+        run.stderr
+            .contains("Signed out of sso:my-sso: 2 role sessions deleted"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "Signed out of sso:{START_URL}: 1 role session deleted"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sso.world.sessions(), Vec::<String>::new());
+}
+
+/// A start URL as copied from a browser (`.../start#/`) holds a `#`, which the store's name
+/// rules refuse: the role session was written but never listed, so `list` warned of a
+/// damaged entry and neither `clear` nor `sso logout` could remove it.
+#[test]
+fn a_start_url_with_a_fragment_is_listed_and_cleared() {
+    let sso = Sso::new();
+    let url = format!("{START_URL}#/");
+    add_config(
+        &sso,
+        &format!(
+            "
+[profile copied]
+sso_start_url = {url}
+sso_region = eu-west-1
+sso_account_id = 210987654321
+sso_role_name = readonly
+"
+        ),
+    );
+    sso.cli_token_for(&url, &url, 8 * 3600);
+    let arn = sso.arn("copied");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+    sso.arn("copied");
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    let list = sso.run(&["list"]);
+    assert_eq!(list.stderr, "");
+    assert_eq!(
+        role_sessions_in_row(list.ok(), "copied"),
+        1,
+        "{}",
+        list.stdout
+    );
+    let run = sso.run(&["sso", "logout"]);
+    assert!(
+        run.stderr
+            .contains(&format!("Signed out of sso:{url}: 1 role session deleted")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sso.world.sessions(), Vec::<String>::new());
+}
+
+/// `vault login` with an SSO profile signs in to the console with the SSO role session (the
+/// one `exec` uses), getting it with a valid token: one near expiry is refreshed first,
+/// without a browser. A role on top signs in with the role assumed from that session.
+#[test]
+fn console_login_with_an_sso_profile_and_a_role_on_top() {
+    let mut sso = Sso::new();
+    let federation = FakeFederation::start("200 OK");
+    sso.world
+        .home
+        .env("AWS_VAULT_FEDERATION_URL", &federation.url);
+    // Ten minutes left: within the refresh window.
+    let old = sso.cli_token("my-sso", 600);
+    let run = sso.detached(&["login", "--stdout", "--path", "s3/home", "dev"]);
+    // AWS_DEFAULT_REGION (eu-west-2) is set for every test command and beats the profile's.
+    assert_eq!(
+        run.ok(),
+        format!(
+            "{}?Action=login&Issuer=vault&Destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fs3%2Fhome%3Fregion%3Deu-west-2&SigninToken=fake-token-123\n",
+            federation.url
+        )
+    );
+    assert_eq!(sso.fake.calls("CreateToken.refresh_token"), 1);
+    assert_eq!(sso.fake.calls("RegisterClient"), 0);
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    let bearer = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["op"] == "GetRoleCredentials")
+        .map(|e| e["bearer"].clone())
+        .unwrap();
+    assert_ne!(bearer, old["accessToken"], "the refreshed token was used");
+    // The session sent is the cached SSO role session: export reads it without a call.
+    let session = federation.session();
+    let export = sso.run(&["export", "--format", "json", "dev"]);
+    let cached: Value = serde_json::from_str(export.ok()).unwrap();
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    assert_eq!(session["sessionId"], cached["AccessKeyId"]);
+    assert_eq!(session["sessionKey"], cached["SecretAccessKey"]);
+    assert_eq!(session["sessionToken"], cached["SessionToken"]);
+    let secret = session["sessionKey"].as_str().unwrap();
+    assert!(!run.stderr.contains(secret) && !run.stdout.contains(secret));
+    drop(federation);
+
+    // A role on top: the role assumed in moto's STS with the SSO role session.
+    let federation = FakeFederation::start("200 OK");
+    sso.world
+        .home
+        .env("AWS_VAULT_FEDERATION_URL", &federation.url);
+    let run = sso.detached(&["login", "--stdout", "partner-via-sso"]);
+    assert!(
+        run.ok()
+            .starts_with(&format!("{}?Action=login&Issuer=vault&", federation.url)),
+        "{run:?}"
+    );
+    assert_eq!(sso.fake.calls("GetRoleCredentials"), 1);
+    let session = federation.session();
+    let export = sso.run(&["export", "--format", "json", "partner-via-sso"]);
+    let role: Value = serde_json::from_str(export.ok()).unwrap();
+    assert_eq!(session["sessionId"], role["AccessKeyId"]);
+    assert_eq!(session["sessionToken"], role["SessionToken"]);
+    assert_ne!(session["sessionId"], cached["AccessKeyId"]);
+    let arn = sso.arn("partner-via-sso");
+    assert!(arn.starts_with(&assumed("partner")), "{arn}");
 }

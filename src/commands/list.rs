@@ -73,16 +73,25 @@ fn table(profiles: &ProfileSet, listing: &Listing, now: u64) -> String {
     let no_overrides = Overrides::default();
     // Session labels by profile, in listing order.
     let mut sessions: HashMap<&str, Vec<String>> = HashMap::new();
+    // An SSO role session is shown on the row of every profile it serves.
+    let served = super::sso_role_sessions(profiles, &stored);
     // SSO tokens and client registrations are the sign-in's, not a profile's: `show`
     // tells about them.
     for (key, expiration) in live_sessions(listing, now)
         .filter(|(key, _)| key.source != crate::sso::cache::SIGN_IN_SOURCE)
     {
         let label = session_label(key, expiration, now);
-        sessions
-            .entry(key.profile.as_str())
-            .or_default()
-            .push(label);
+        match served.get(key) {
+            Some(names) => {
+                for name in names {
+                    sessions.entry(name).or_default().push(label.clone());
+                }
+            }
+            None => sessions
+                .entry(key.profile.as_str())
+                .or_default()
+                .push(label),
+        }
     }
     let mut take_sessions =
         |name: &str| dash_if_empty(sessions.remove(name).unwrap_or_default().join(", "));

@@ -158,6 +158,62 @@ pub(crate) fn listed_profiles(profiles: &config::ProfileSet) -> impl Iterator<It
         .map(|p| p.name.as_str())
 }
 
+/// The SSO role session each SSO profile (one with no role on top) is served by, keyed by
+/// that session: profiles naming the same sign-in, account and role share one, so `list`
+/// shows it on each of their rows and `clear PROFILE` finds it by any of them.
+pub(crate) fn sso_role_sessions<'a>(
+    profiles: &'a config::ProfileSet,
+    stored: &dyn Fn(&str) -> bool,
+) -> std::collections::HashMap<store::SessionKey, Vec<&'a str>> {
+    use crate::config::resolve::{Overrides, Resolver};
+    use crate::sts::plan::{Options, Ttls, plan};
+    let resolver = Resolver::new(profiles, stored);
+    let mut served: std::collections::HashMap<store::SessionKey, Vec<&str>> = Default::default();
+    for name in listed_profiles(profiles) {
+        let Ok(chain) = resolver.chain(name, &Overrides::default()) else {
+            continue;
+        };
+        if !chain.roles.is_empty() || !matches!(chain.base, Base::Sso { .. }) {
+            continue;
+        }
+        // The SSO step's key depends on the sign-in, account and role only, not on
+        // durations or `AWS_*_TTL`.
+        if let Some(step) = plan(&chain, Options::default(), Ttls::default())
+            .ok()
+            .and_then(|plan| plan.steps.into_iter().next())
+        {
+            served.entry(step.cache_key).or_default().push(name);
+        }
+    }
+    served
+}
+
+/// Removes `profile`'s cached sessions: those made for it, and the SSO role session it is
+/// served by (shared with any profile naming the same sign-in, account and role). The
+/// sign-in itself (token, registration) stays: `vault sso logout` ends it.
+pub(crate) fn remove_profile_sessions(store: &mut dyn Store, profile: &str) -> Result<usize> {
+    let shared: Vec<store::SessionKey> = match load_config() {
+        Ok(config) => {
+            let listing = store.list()?;
+            let stored = |name: &str| listing.has_keys(name);
+            sso_role_sessions(&config.profiles, &stored)
+                .into_iter()
+                .filter(|(_, names)| names.contains(&profile))
+                .map(|(key, _)| key)
+                .collect()
+        }
+        Err(e) => {
+            // Without the config, the sessions made for the profile by name still go.
+            crate::debug!("no SSO role sessions looked up: {e}");
+            Vec::new()
+        }
+    };
+    store::remove_sessions(store, |key| {
+        key.source != crate::sso::cache::SIGN_IN_SOURCE
+            && (key.profile == profile || shared.contains(key))
+    })
+}
+
 /// Writes a command's whole output to stdout at once.
 pub(crate) fn print(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();

@@ -10,7 +10,7 @@ pub fn run(context: &super::Context, args: &RemoveArgs) -> Result<()> {
     let mut store = context.store()?;
     if args.sessions_only {
         // aws-vault's legacy `remove -s`: the profile's cached sessions only, keys kept.
-        let sessions = store::remove_sessions(store.as_mut(), |key| key.profile == profile)?;
+        let sessions = super::remove_profile_sessions(store.as_mut(), profile)?;
         return super::print(&format!("Deleted {sessions} sessions.\n"));
     }
     if !store.list()?.has_keys(profile) {

@@ -218,7 +218,8 @@ fn run_logout(context: &super::Context, args: &SsoLogoutArgs) -> Result<()> {
         let removed_token = cache::remove_stored(store.as_mut(), session)?;
         let removed_file = cache::remove_shared(session)?;
         let label = session.label();
-        let sessions = store::remove_sessions(store.as_mut(), |key| key.source == label)?;
+        let source = session.store_label();
+        let sessions = store::remove_sessions(store.as_mut(), |key| key.source == source)?;
         if removed_token || removed_file || sessions > 0 {
             eprintln!(
                 "Signed out of {}: {} role session{} deleted",

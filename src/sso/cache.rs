@@ -80,7 +80,7 @@ pub fn remove_shared(session: &Session) -> Result<bool> {
 pub fn entry(session: &Session) -> EntryId {
     EntryId::Session(SessionKey {
         kind: TOKEN_KIND.to_string(),
-        profile: session.label(),
+        profile: session.store_label(),
         mfa_serial: None,
         source: SIGN_IN_SOURCE.to_string(),
         params: session.digest(),

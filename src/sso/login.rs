@@ -160,7 +160,7 @@ fn registration_entry(session: &Session, flow: Flow) -> EntryId {
         .expect("strings serialize");
     EntryId::Session(SessionKey {
         kind: "sso.RegisterClient".to_string(),
-        profile: session.label(),
+        profile: session.store_label(),
         mfa_serial: None,
         source: super::cache::SIGN_IN_SOURCE.to_string(),
         params: store::crypto::hex(&Blake2s256::digest(text.as_bytes())[..12]),

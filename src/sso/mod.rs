@@ -61,6 +61,12 @@ impl Session {
         format!("sso:{}", self.key())
     }
 
+    /// The label as store entries carry it (the `source` of the role sessions, the
+    /// `profile` of the sign-in's entries): see [`store_label`].
+    pub fn store_label(&self) -> String {
+        store_label(self.key())
+    }
+
     /// A digest of what identifies the login, for store entries and lock files.
     pub fn digest(&self) -> String {
         use blake2::{Blake2s256, Digest};
@@ -68,6 +74,26 @@ impl Session {
             .expect("strings serialize");
         store::crypto::hex(&Blake2s256::digest(text.as_bytes())[..12])
     }
+}
+
+/// `sso:<session or start URL>` within the store's name rules: a character they do not
+/// allow (a start URL's `#`, `?`, `=` or `~`) is percent-encoded, else the entry would be
+/// written but never listed, so `list`, `clear` and `sso logout` would not see it. A label
+/// that passes is kept as it is, so entries written before keep their names. Only a name:
+/// the entries' digests come from the session's own values.
+pub fn store_label(key: &str) -> String {
+    let mut out = String::from("sso:");
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() || "-/.%@_:+".contains(c) {
+            out.push(c);
+        } else {
+            let mut bytes = [0u8; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// `sso_registration_scopes = a, b`: trimmed, empties dropped (the AWS CLI's rule); none
@@ -334,6 +360,31 @@ mod tests {
         assert_eq!(parse_scopes(None), [DEFAULT_SCOPE]);
         assert_eq!(parse_scopes(Some(" , ")), [DEFAULT_SCOPE]);
         assert_eq!(parse_scopes(Some("a, b,,c ")), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn store_labels_pass_the_store_s_name_rules() {
+        let valid = crate::config::profiles::is_valid_name;
+        for (key, label) in [
+            ("my-sso", "sso:my-sso"),
+            (
+                "https://d-1234567890.awsapps.com/start",
+                "sso:https://d-1234567890.awsapps.com/start",
+            ),
+            (
+                "https://d-1234567890.awsapps.com/start/#/",
+                "sso:https://d-1234567890.awsapps.com/start/%23/",
+            ),
+            (
+                "https://x.example/start?a=b&c~d",
+                "sso:https://x.example/start%3Fa%3Db%26c%7Ed",
+            ),
+            ("two words", "sso:two%20words"),
+            ("é", "sso:%C3%A9"),
+        ] {
+            assert_eq!(store_label(key), label, "{key}");
+            assert!(valid(&store_label(key)), "{key}");
+        }
     }
 
     #[test]

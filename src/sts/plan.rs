@@ -220,15 +220,14 @@ pub fn plan(chain: &Chain, options: Options, ttls: Ttls) -> Result<Plan> {
         }
         Base::Sso { .. } => {
             let (profile, call) = sso_call(&chain.base)?;
-            let source_name = match &call {
-                Call::SsoGetRoleCredentials {
-                    session: Some(name),
-                    ..
-                } => format!("sso:{name}"),
-                Call::SsoGetRoleCredentials { start_url, .. } => format!("sso:{start_url}"),
-                _ => unreachable!("sso_call makes an SSO call"),
-            };
-            let step = step(profile, call, &source_name, None);
+            let source_name = crate::sso::Session::of(&call)
+                .expect("sso_call makes an SSO call")
+                .store_label();
+            let mut step = step(profile, call, &source_name, None);
+            // One role session per sign-in, account and role (the digest holds them), not
+            // per profile: every profile that names the same three shares it, as they
+            // share the sign-in's token.
+            step.cache_key.profile = source_name.clone();
             (Source::None, vec![step], source_name)
         }
     };
@@ -614,6 +613,74 @@ role_session_name = jane
         };
         assert_eq!(external_id.as_deref(), Some("ext-1"));
         assert_eq!(session_name.as_deref(), Some("jane"));
+    }
+
+    /// Regression (issue 10): the role session was keyed by profile, so two profiles
+    /// naming one sign-in, account and role each called GetRoleCredentials.
+    #[test]
+    fn sso_role_sessions_are_keyed_by_sign_in_account_and_role() {
+        const SSO: &str = "\
+[profile dev]
+sso_session = my-sso
+sso_account_id = 1
+sso_role_name = readonly
+region = eu-west-1
+[profile dev-too]
+sso_session = my-sso
+sso_account_id = 1
+sso_role_name = readonly
+duration_seconds = 900
+[profile dev-admin]
+sso_session = my-sso
+sso_account_id = 1
+sso_role_name = admin
+[profile legacy]
+sso_start_url = https://d-1.awsapps.com/start#/
+sso_region = eu-west-1
+sso_account_id = 1
+sso_role_name = readonly
+[profile legacy-too]
+sso_start_url = https://d-1.awsapps.com/start#/
+sso_region = eu-west-1
+sso_account_id = 1
+sso_role_name = readonly
+[profile partner]
+source_profile = dev
+role_arn = arn:aws:iam::2:role/partner
+[sso-session my-sso]
+sso_start_url = https://d-1.awsapps.com/start
+sso_region = eu-west-1
+";
+        let set = ProfileSet::new(&parse(SSO).unwrap(), &[]);
+        let key = |name: &str, step: usize| {
+            let chain = Resolver::new(&set, &|_| false)
+                .chain(name, &Overrides::default())
+                .unwrap();
+            plan(&chain, D, Ttls::default()).unwrap().steps[step]
+                .cache_key
+                .clone()
+        };
+        assert_eq!(key("dev", 0), key("dev-too", 0));
+        assert_eq!(key("dev", 0).profile, "sso:my-sso");
+        assert_ne!(key("dev", 0), key("dev-admin", 0));
+        assert_eq!(key("legacy", 0), key("legacy-too", 0));
+        assert_ne!(key("legacy", 0), key("dev", 0));
+        // The store's name rules hold for a start URL with a `#`.
+        assert_eq!(
+            key("legacy", 0).source,
+            "sso:https://d-1.awsapps.com/start%23/"
+        );
+        assert!(
+            crate::store::EntryMeta {
+                id: crate::store::EntryId::Session(key("legacy", 0)),
+                expiration: None,
+                source: Some(key("legacy", 0).source),
+            }
+            .is_valid()
+        );
+        // A role on top is the role profile's own session, made from the shared one.
+        assert_eq!(key("partner", 0), key("dev", 0));
+        assert_eq!(key("partner", 1).profile, "partner");
     }
 
     #[test]

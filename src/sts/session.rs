@@ -17,7 +17,7 @@ use super::{aws, providers};
 use crate::config::resolve::Chain;
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
-use crate::store::{self, Credentials, EntryId, Store};
+use crate::store::{self, Credentials, EntryId, SessionKey, Store};
 
 /// Marks the `credential_process` commands vault runs, with the profiles being resolved, so
 /// that a process that runs vault on the same profile again is refused instead of looping.
@@ -175,11 +175,20 @@ impl Sessions<'_> {
         // full disk, a read-only folder) is still used, with a warning.
         if credentials.expiration.is_some() {
             match self.store.put(&id, &credentials) {
-                Ok(()) => match store::remove_expired_sessions(self.store) {
-                    Ok(0) => {}
-                    Ok(n) => crate::debug!("removed {n} expired sessions"),
-                    Err(e) => crate::debug!("could not remove expired sessions: {e}"),
-                },
+                Ok(()) => {
+                    if matches!(step.call, Call::SsoGetRoleCredentials { .. }) {
+                        match remove_per_profile_sso(self.store, &step.cache_key) {
+                            Ok(0) => {}
+                            Ok(n) => crate::debug!("removed {n} per-profile SSO role sessions"),
+                            Err(e) => crate::debug!("could not remove old SSO role sessions: {e}"),
+                        }
+                    }
+                    match store::remove_expired_sessions(self.store) {
+                        Ok(0) => {}
+                        Ok(n) => crate::debug!("removed {n} expired sessions"),
+                        Err(e) => crate::debug!("could not remove expired sessions: {e}"),
+                    }
+                }
                 Err(e) => {
                     crate::text::warn(format_args!("the new session is used but not cached: {e}"))
                 }
@@ -359,6 +368,18 @@ pub fn parse_process_output(stdout: &[u8]) -> std::result::Result<Credentials, S
     })
 }
 
+/// Removes the SSO role sessions that earlier versions kept per profile (`key` under the
+/// profile's name instead of the sign-in's): `key`, now shared, replaces them. Same kind,
+/// sign-in and digest means the same sign-in, account and role.
+fn remove_per_profile_sso(store: &mut dyn Store, key: &SessionKey) -> Result<usize> {
+    store::remove_sessions(store, |old| {
+        old.kind == key.kind
+            && old.source == key.source
+            && old.params == key.params
+            && old.profile != key.profile
+    })
+}
+
 /// An exclusive lock for one cache key, held until dropped.
 fn lock(dir: &Path, id: &EntryId) -> Result<File> {
     use blake2::{Blake2s256, Digest};
@@ -379,6 +400,92 @@ fn lock(dir: &Path, id: &EntryId) -> Result<File> {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    /// A store in memory: entries by id, listed with their expiry.
+    #[derive(Default)]
+    struct Memory(Vec<(EntryId, Credentials)>);
+
+    impl Store for Memory {
+        fn describe(&self) -> String {
+            "memory".to_string()
+        }
+        fn list(&self) -> Result<store::Listing> {
+            let entries = self
+                .0
+                .iter()
+                .map(|(id, c)| store::EntryMeta {
+                    id: id.clone(),
+                    expiration: c.expiration,
+                    source: None,
+                })
+                .collect();
+            Ok(store::Listing {
+                entries,
+                problems: Vec::new(),
+            })
+        }
+        fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+            Ok(self.0.iter().find(|(i, _)| i == id).map(|(_, c)| c.clone()))
+        }
+        fn put(&mut self, id: &EntryId, credentials: &Credentials) -> Result<()> {
+            self.remove(id)?;
+            self.0.push((id.clone(), credentials.clone()));
+            Ok(())
+        }
+        fn remove(&mut self, id: &EntryId) -> Result<bool> {
+            let before = self.0.len();
+            self.0.retain(|(i, _)| i != id);
+            Ok(self.0.len() < before)
+        }
+    }
+
+    fn key(kind: &str, profile: &str, source: &str, params: &str) -> SessionKey {
+        SessionKey {
+            kind: kind.to_string(),
+            profile: profile.to_string(),
+            mfa_serial: None,
+            source: source.to_string(),
+            params: params.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_shared_sso_role_session_replaces_the_per_profile_ones() {
+        let role = "sso.GetRoleCredentials";
+        let shared = key(role, "sso:my-sso", "sso:my-sso", "d1");
+        let old = [
+            key(role, "dev", "sso:my-sso", "d1"),
+            key(role, "dev-again", "sso:my-sso", "d1"),
+        ];
+        let kept = [
+            // Another account or role (another digest), another sign-in, another kind.
+            key(role, "prod", "sso:my-sso", "d2"),
+            key(role, "other", "sso:other-sso", "d1"),
+            key("sts.AssumeRole", "partner", "sso:my-sso", "d1"),
+        ];
+        let mut store = Memory::default();
+        let credentials = Credentials {
+            access_key_id: "A".to_string(),
+            secret_access_key: SecretString::from("S"),
+            session_token: None,
+            expiration: Some(store::now() + 3600),
+        };
+        for k in old.iter().chain(&kept).chain([&shared]) {
+            store
+                .put(&EntryId::Session(k.clone()), &credentials)
+                .unwrap();
+        }
+        assert_eq!(remove_per_profile_sso(&mut store, &shared).unwrap(), 2);
+        let left: Vec<SessionKey> = store
+            .list()
+            .unwrap()
+            .sessions()
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut expect = kept.to_vec();
+        expect.push(shared);
+        assert_eq!(left, expect);
+    }
 
     #[test]
     fn process_output() {
