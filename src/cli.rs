@@ -46,6 +46,15 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The whole command tree, every subcommand's arguments built, for code that walks it.
+    pub fn full() -> clap::Command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command.build();
+        command
+    }
+}
+
 /// aws-vault's global flags and kingpin's built-ins, with aws-vault's meaning.
 #[derive(Debug, Args)]
 pub struct GlobalCompat {
@@ -104,7 +113,8 @@ pub struct GlobalCompat {
 }
 
 // Each subcommand's arguments are built only when it is the one used: the warm path
-// (`exec`, `export`) does not pay for the rest of the tree (ARCHITECTURE.md, "Speed").
+// (`exec`, `export`) does not pay for the rest of the tree (README, Performance). Code that
+// looks at the whole tree (completion, `--help-long`, the man page) takes `Cli::full()`.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {

@@ -553,7 +553,9 @@ fn rust_sdk_child() {
         .build()
         .unwrap();
     let arn = runtime.block_on(async {
+        // The credential chain is aws-config's own; only the HTTP client is given.
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(support::sdk_http_client())
             .load()
             .await;
         aws_sdk_sts::Client::new(&config)

@@ -14,6 +14,7 @@ fn caller_arn(access_key_id: &str, secret: &str) -> Result<String, String> {
     runtime.block_on(async {
         // The endpoint comes from AWS_ENDPOINT_URL, set by the test below.
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(support::sdk_http_client())
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new(access_key_id, secret, None, None, "test"))
             .load()

@@ -39,7 +39,7 @@ pub fn version() -> Result<()> {
 /// kingpin's `--completion-bash WORDS...`: the candidates for the next word, one a line.
 /// After a command that takes a profile, and before its profile, the profile names.
 fn completion_query(words: &[String]) -> String {
-    let root = Cli::command();
+    let root = Cli::full();
     let mut out = String::new();
     let typed: Vec<&str> = words
         .iter()
@@ -87,7 +87,7 @@ fn completion_query(words: &[String]) -> String {
 
 /// kingpin's `--help-long`: the overview, then every command's own help.
 fn help_long() -> Result<()> {
-    let mut root = Cli::command();
+    let mut root = Cli::full();
     let mut out = root.render_long_help().to_string();
     for sub in root.get_subcommands_mut().filter(|s| !s.is_hide_set()) {
         let name = sub.get_name().to_string();
@@ -101,7 +101,7 @@ fn help_long() -> Result<()> {
 /// kingpin's `--help-man`: a man page (roff) from the same definitions as `--help`.
 fn man() -> Result<()> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(Cli::full())
         .render(&mut page)
         .map_err(crate::error::Error::Output)?;
     super::print(&String::from_utf8_lossy(&page))

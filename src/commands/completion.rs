@@ -17,7 +17,7 @@ pub fn run(args: &CompletionArgs) -> Result<()> {
 /// The script for `shell` (also `--completion-script-bash` and `-zsh`, aws-vault's spelling).
 pub fn script(shell: Shell) -> Result<()> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "vault", &mut script);
+    clap_complete::generate(shell, &mut Cli::full(), "vault", &mut script);
     let mut script = String::from_utf8(script).expect("completion scripts are UTF-8");
     match shell {
         Shell::Bash => script.push_str(&bash_profiles()),

@@ -552,3 +552,13 @@ impl Drop for FakeSso {
         let _ = self.child.wait();
     }
 }
+
+/// The HTTP client for a Rust SDK client in a test: the SDK's own hyper/rustls stack on ring.
+/// vault builds the SDK without its default HTTPS client (aws-lc), so `aws_config::defaults`
+/// has none of its own in the test build either.
+pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
