@@ -3,8 +3,6 @@
 //! Each prints and returns; none reads the config, the store or the network, except the
 //! completion query, which lists profile names from the config as `vault list --profiles`.
 
-use clap::CommandFactory;
-
 use crate::cli::Cli;
 use crate::error::Result;
 

@@ -1,7 +1,6 @@
 //! `vault completion SHELL`: clap's completion script, plus completion of profile names
 //! (from `vault list --profiles`) where the shell's script allows it.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionArgs};
