@@ -26,6 +26,7 @@ pub mod sso;
 pub mod store;
 pub mod sts;
 pub mod text;
+pub mod warm;
 
 use std::ffi::OsString;
 use std::io;

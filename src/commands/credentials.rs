@@ -129,7 +129,7 @@ pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) ->
 }
 
 /// `credential_source` takes the SDKs' three values; another is named with its file and line.
-fn check_credential_source(config: &crate::config::Config, chain: &Chain) -> Result<()> {
+pub(crate) fn check_credential_source(config: &crate::config::Config, chain: &Chain) -> Result<()> {
     use crate::config::resolve::{Base, From};
     let Base::NamedSource { profile, source } = &chain.base else {
         return Ok(());
@@ -159,12 +159,7 @@ fn check_credential_source(config: &crate::config::Config, chain: &Chain) -> Res
 impl Prepared {
     /// The region of the profile whose credentials come last in the chain.
     pub fn region(&self) -> Option<String> {
-        self.chain
-            .roles
-            .last()
-            .unwrap_or(self.chain.base.profile())
-            .region()
-            .map(str::to_string)
+        self.chain.last().region().map(str::to_string)
     }
 
     /// Plans the chain and gets its final credentials: fresh cached sessions, else calls.

@@ -133,11 +133,7 @@ fn role_assumer(
 ) -> Result<crate::server::ecs::Assume> {
     let prepared = prepare(context, &args.profile, args.session.region.as_deref())?;
     let region = prepared.region();
-    let last = prepared
-        .chain
-        .roles
-        .last()
-        .unwrap_or(prepared.chain.base.profile());
+    let last = prepared.chain.last();
     let endpoint = crate::sts::aws::sts_endpoint(
         last.get("endpoint_url"),
         last.get("sts_regional_endpoints"),

@@ -12,9 +12,14 @@ use crate::store::{Listing, SessionKey, now};
 pub fn run(context: &super::Context, args: &ListArgs) -> Result<()> {
     let config = super::load_config()?;
     if args.profiles {
-        return super::print(&profile_names(&config.profiles));
+        return show_profiles(&config.profiles);
     }
     let listing = context.store()?.list()?;
+    show(&config.profiles, &listing, args)
+}
+
+/// Prints the listing: the table, or with `--credentials` or `--sessions` those alone.
+pub(crate) fn show(profiles: &ProfileSet, listing: &Listing, args: &ListArgs) -> Result<()> {
     crate::debug!("store listed: {} entries", listing.entries.len());
     for problem in &listing.problems {
         crate::text::warn(problem);
@@ -23,17 +28,22 @@ pub fn run(context: &super::Context, args: &ListArgs) -> Result<()> {
     let text = if args.credentials {
         listing.keys().map(|k| format!("{k}\n")).collect()
     } else if args.sessions {
-        live_sessions(&listing, now)
+        live_sessions(listing, now)
             .map(|(key, expiration)| format!("{}\n", session_label(key, expiration, now)))
             .collect()
     } else {
-        table(&config.profiles, &listing, now)
+        table(profiles, listing, now)
     };
     // Names come from the store's files, which another program may have written.
     super::print(&crate::text::printable(&text))
 }
 
 use super::listed_profiles;
+
+/// `list --profiles`.
+pub(crate) fn show_profiles(profiles: &ProfileSet) -> Result<()> {
+    super::print(&profile_names(profiles))
+}
 
 /// Profile names in file order, one a line.
 fn profile_names(profiles: &ProfileSet) -> String {

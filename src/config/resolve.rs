@@ -324,6 +324,11 @@ impl Chain {
             _ => None,
         }
     }
+
+    /// The profile whose credentials come last: the last role, else the base's.
+    pub fn last(&self) -> &ResolvedProfile {
+        self.roles.last().unwrap_or(self.base.profile())
+    }
 }
 
 /// The config, with the vault's entry names, ready to resolve profiles.

@@ -167,17 +167,32 @@ pub fn random<const N: usize>() -> [u8; N] {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    // `from_str_radix` alone would take a sign (`+f`); stored hex is digits only.
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // Digits only: no sign, no space (`from_str_radix` would take `+f`).
+    fn digit(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
         .collect()
 }
 
@@ -261,5 +276,8 @@ mod tests {
         assert!(unhex("zz").is_none());
         // Found by fuzzing (store_decode): a sign was accepted as a digit.
         assert!(unhex("+f").is_none());
+        assert_eq!(unhex("00Ff7a").unwrap(), [0, 255, 122]);
+        assert_eq!(hex(&(0..=255).collect::<Vec<u8>>()).len(), 512);
+        assert!(unhex("0g").is_none());
     }
 }

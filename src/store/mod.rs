@@ -281,18 +281,7 @@ pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<
     let backend = options.backend.unwrap_or_else(default_backend);
     crate::debug!("store: {} backend", backend.name());
     Ok(match backend {
-        Backend::File => Box::new(file::FileStore::new(
-            options.file_dir,
-            file::Unlock {
-                passphrase: std::env::var("AWS_VAULT_FILE_PASSPHRASE")
-                    .ok()
-                    .filter(|p| !p.is_empty())
-                    .map(SecretString::from),
-                prompt,
-                ttl: options.unlock_ttl,
-                new_kdf: crypto::Kdf::new,
-            },
-        )),
+        Backend::File => Box::new(open_file(options, prompt)),
         Backend::Pass => Box::new(pass::PassStore::new(
             options.pass_cmd,
             options.pass_dir,
@@ -306,17 +295,48 @@ pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<
     })
 }
 
+/// The file store the options name, unlocked by AWS_VAULT_FILE_PASSPHRASE or by asking
+/// `prompt` when its key is not in the unlock cache.
+pub fn open_file(options: Options, prompt: Box<dyn Prompt>) -> file::FileStore {
+    file::FileStore::new(
+        options.file_dir,
+        file::Unlock {
+            passphrase: std::env::var("AWS_VAULT_FILE_PASSPHRASE")
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(SecretString::from),
+            prompt,
+            ttl: options.unlock_ttl,
+            new_kdf: crypto::Kdf::new,
+        },
+    )
+}
+
 /// macOS Keychain, Windows Credential Manager, or on Linux the Secret Service when a session
 /// bus is there and a Secret Service already owns its name (asking never starts one).
 fn default_backend() -> Backend {
+    default_backend_unasked().unwrap_or_else(|| {
+        if secret_service_running() {
+            Backend::SecretService
+        } else {
+            Backend::File
+        }
+    })
+}
+
+/// `default_backend`'s answer when it needs no D-Bus call: `None` on Linux with a session
+/// bus, where only asking the bus tells.
+pub fn default_backend_unasked() -> Option<Backend> {
     if cfg!(target_os = "macos") {
-        Backend::Keychain
+        Some(Backend::Keychain)
     } else if cfg!(windows) {
-        Backend::Wincred
-    } else if secret_service_running() {
-        Backend::SecretService
+        Some(Backend::Wincred)
+    } else if cfg!(target_os = "linux")
+        && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
+    {
+        None
     } else {
-        Backend::File
+        Some(Backend::File)
     }
 }
 

@@ -94,12 +94,13 @@ mod imp {
             let _ = key.invalidate();
             return None;
         }
-        let bytes = Zeroizing::new(key.read_to_vec().ok()?);
+        // Read straight into the key: `read_to_vec` would allocate (and, wiped on drop,
+        // zero) 64 KiB for 32 bytes. The kernel returns the payload's whole length, so a
+        // payload of another length is seen, and refused.
         let mut out = Zeroizing::new([0u8; KEY_LEN]);
-        if bytes.len() != KEY_LEN {
+        if key.read(&mut *out).ok()? != KEY_LEN {
             return None;
         }
-        out.copy_from_slice(&bytes);
         crate::debug!("unlock cache: hit in the kernel keyring");
         Some(out)
     }

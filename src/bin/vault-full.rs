@@ -1,0 +1,6 @@
+//! `vault-full`: the whole program. `vault` hands it every command line its warm path
+//! does not serve; it also runs on its own, with the same command lines.
+
+fn main() -> std::process::ExitCode {
+    vault::run(std::env::args_os())
+}

@@ -1,0 +1,279 @@
+//! The warm path, in the `vault` binary: the commands that run before nearly every command
+//! a person types, done without clap, the SDK, TLS, tokio or D-Bus linked in.
+//!
+//! `run` serves a command line only when it is one of a few plain forms and everything it
+//! needs is at hand:
+//!
+//! - `vault --version`, `vault version`;
+//! - `vault exec PROFILE [-- CMD...]` and `vault export [--format F] PROFILE`, with no other
+//!   option, from a fresh cached session in the file store;
+//! - `vault list`, `list --profiles`, `list --credentials`, `list --sessions` on the file
+//!   store.
+//!
+//! Anything else, and anything that goes differently from that (no cached session, a
+//! session near expiry, a locked store, an error, another backend, an option, a variable
+//! that changes the answer), is not served here: `run` returns `None` having printed
+//! nothing, and the caller hands the same command line to `vault-full`, which does the
+//! whole job. So the answers are the same as `vault-full`'s by construction: this module
+//! calls the same code, and where its path differs it steps aside.
+//!
+//! What must not be reached from here: `crate::run` and clap's parser, `sts::aws`, `sso`,
+//! the keychain backends, the prompt drivers. Reaching them would link them into `vault`,
+//! and their relocations and page faults are what this binary exists to avoid
+//! (README, Performance).
+
+use std::ffi::{OsStr, OsString};
+use std::io::ErrorKind;
+
+use crate::cli::{ExportFormat, ListArgs};
+use crate::commands::{self, var};
+use crate::config::Config;
+use crate::config::resolve::{Base, Overrides, Resolver};
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+use crate::store::{Backend, Credentials, EntryId, Store, file::FileStore};
+use crate::sts::plan::{Options, plan};
+
+/// The program `vault` hands every other command line to: in the same folder as `vault`.
+pub const FULL_PROGRAM: &str = "vault-full";
+
+/// Variables that give an option a value (clap reads them in
+/// `vault-full`): with one set, the command is not the plain form served here.
+const OPTION_VARS: &[&str] = &[
+    "AWS_VAULT_DURATION",
+    "AWS_VAULT_PROFILE_ENV",
+    "AWS_VAULT_STDOUT",
+    "AWS_VAULT_BIOMETRICS",
+];
+
+/// Serves `args` (the first is the program name) when it can: `Some` holds the exit status.
+/// `None`: nothing was printed and nothing changed; `vault-full` must run the command.
+pub fn run(args: &[OsString]) -> Option<u8> {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()?;
+    match words.as_slice() {
+        ["--version"] | ["-v"] | ["version"] => {
+            done(print(&format!("vault {}\n", env!("CARGO_PKG_VERSION"))))
+        }
+        _ if !usual_environment() => None,
+        ["exec", profile, rest @ ..] if plain(profile) => {
+            let command = match rest {
+                ["--", command @ ..] => command,
+                [first, ..] if first.starts_with('-') => return None,
+                command => command,
+            };
+            let skip = args.len() - command.len();
+            exec(profile, &args[skip..])
+        }
+        ["export", rest @ ..] => {
+            let (format, profile) = match rest {
+                [profile] => ("env", *profile),
+                ["--format", format, profile] | [profile, "--format", format] => {
+                    (*format, *profile)
+                }
+                _ => return None,
+            };
+            let format = <ExportFormat as clap::ValueEnum>::from_str(format, false).ok()?;
+            plain(profile).then_some(())?;
+            export(profile, format)
+        }
+        ["list", rest @ ..] => {
+            let mut list = ListArgs {
+                profiles: false,
+                credentials: false,
+                sessions: false,
+            };
+            match rest {
+                [] => {}
+                ["--profiles"] => list.profiles = true,
+                ["--credentials"] => list.credentials = true,
+                ["--sessions"] => list.sessions = true,
+                _ => return None,
+            }
+            list_store(&list)
+        }
+        _ => None,
+    }
+}
+
+/// No variable gives an option a value (clap reads them in `vault-full`, and may refuse
+/// them), and AWS_VAULT_PROMPT names a driver.
+fn usual_environment() -> bool {
+    !OPTION_VARS.iter().any(|v| std::env::var_os(v).is_some())
+        && std::env::var("AWS_VAULT_PROMPT")
+            .map_or(true, |p| crate::prompt::Named::parse(&p).is_ok())
+}
+
+/// A profile name given as a word, not an option.
+fn plain(profile: &str) -> bool {
+    !profile.is_empty() && !profile.starts_with('-')
+}
+
+/// The exit status of a command whose output was written (or not).
+fn done(printed: Result<()>) -> Option<u8> {
+    match printed {
+        Ok(()) => Some(0),
+        Err(Error::Output(e)) if e.kind() == ErrorKind::BrokenPipe => Some(0),
+        // Output may have been written in part: it is too late to hand over.
+        Err(e) => {
+            eprintln!("error: {}", crate::text::printable(&output_error(&e)));
+            Some(1)
+        }
+    }
+}
+
+fn output_error(e: &Error) -> String {
+    match e {
+        Error::Output(e) => format!("could not write the output: {e}"),
+        _ => "could not write the output".to_string(),
+    }
+}
+
+fn print(text: &str) -> Result<()> {
+    commands::print(text)
+}
+
+/// `vault exec PROFILE -- CMD`: replaces this process with CMD, or returns `None`.
+fn exec(profile: &str, command: &[OsString]) -> Option<u8> {
+    let (credentials, region) = cached(profile)?;
+    let env = crate::exec::child_env(
+        std::env::vars_os(),
+        profile,
+        &credentials,
+        region.as_deref(),
+    );
+    let (program, program_args) = crate::exec::command_line(command, std::env::var_os("SHELL"));
+    // Returns only when the command could not be started: `vault-full` says why.
+    let _ = crate::exec::replace_with(&program, &program_args, env);
+    None
+}
+
+/// `vault export --format F PROFILE`.
+fn export(profile: &str, format: ExportFormat) -> Option<u8> {
+    let (credentials, region) = cached(profile)?;
+    let text = commands::export::render(format, profile, &credentials, region.as_deref());
+    done(print(&text))
+}
+
+/// `vault list` and its three one-column forms, on the file store.
+fn list_store(args: &ListArgs) -> Option<u8> {
+    let config = commands::load_config().ok()?;
+    if args.profiles {
+        // Reads no store at all: the same in `vault-full` whatever the backend.
+        return done(commands::list::show_profiles(&config.profiles));
+    }
+    let store = file_store()?;
+    let listing = store.list().ok()?;
+    done(commands::list::show(&config.profiles, &listing, args))
+}
+
+/// The file store, when it is the store in use and `vault-full` would open it the same way.
+fn file_store() -> Option<FileStore> {
+    let settings = Settings::load(None, var).ok()?.with_flags(None, None);
+    let backend = settings
+        .backend
+        .or_else(crate::store::default_backend_unasked)?;
+    if backend != Backend::File {
+        return None;
+    }
+    // A passphrase the cache does not hold is asked for by `vault-full`.
+    Some(crate::store::open_file(
+        (&settings).into(),
+        Box::new(HandOver),
+    ))
+}
+
+/// The fresh cached session that ends `profile`'s chain, and the region to give with it:
+/// what `vault-full` would hand out without a call, or `None`.
+fn cached(profile: &str) -> Option<(Credentials, Option<String>)> {
+    // `vault-full` refuses these (nested shell, a credential_process loop).
+    if var("AWS_VAULT").is_some()
+        || var(crate::sts::session::RECURSION_VAR)
+            .is_some_and(|chain| chain.split('\n').any(|p| p == profile))
+    {
+        return None;
+    }
+    let config: Config = commands::load_config().ok()?;
+    let mut store = file_store()?;
+    let listing = store.list().ok()?;
+    let stored = |name: &str| listing.has_keys(name);
+    let resolver = Resolver::new(&config.profiles, &stored);
+    let chain = resolver.chain(profile, &Overrides::from_env(var)).ok()?;
+    commands::credentials::check_credential_source(&config, &chain).ok()?;
+    // `vault-full` warns about keys in a plaintext file: that and the rest are its job.
+    if matches!(chain.base, Base::PlaintextKeys { .. }) {
+        return None;
+    }
+    let ttls = commands::credentials::ttls(var).ok()?;
+    let plan = plan(&chain, Options::default(), ttls).ok()?;
+    let last = plan.steps.last()?;
+    // Before any secret is read, as in `vault-full`.
+    crate::process::harden();
+    let credentials = store
+        .get(&EntryId::Session(last.cache_key.clone()))
+        .ok()??;
+    let left = credentials.seconds_left(crate::store::now())?;
+    if left <= ttls.min.as_secs() as i64 {
+        return None;
+    }
+    Some((credentials, chain.last().region().map(str::to_string)))
+}
+
+/// The file store's prompt on the warm path: asking is `vault-full`'s job, so the question
+/// is not put and the command is handed over.
+struct HandOver;
+
+impl crate::prompt::Prompt for HandOver {
+    fn ask(&mut self, _: &str, _: bool) -> Result<zeroize::Zeroizing<String>> {
+        Err(Error::Unsupported {
+            profile: String::new(),
+            what: "a question on the warm path".to_string(),
+        })
+    }
+}
+
+/// Replaces this process with `vault-full` from `vault`'s folder, given the same command
+/// line (the program name included, so that usage messages still say `vault`). Returns
+/// only when that fails, with the message to print.
+#[cfg(unix)]
+pub fn hand_over(args: &[OsString]) -> String {
+    use std::os::unix::process::CommandExt;
+    let full = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name(FULL_PROGRAM),
+        Err(e) => return format!("cannot find vault's own folder: {e}"),
+    };
+    let mut command = std::process::Command::new(&full);
+    command
+        .arg0(
+            args.first()
+                .map_or(OsStr::new("vault"), OsString::as_os_str),
+        )
+        .args(args.iter().skip(1));
+    // The core-file limit the warm path may have lowered goes back up for `vault-full`,
+    // which lowers it again and remembers the person's own for the commands it runs.
+    let e = crate::process::with_child_limits(|| command.exec());
+    format!(
+        "cannot run `{}`, which does everything but vault's warm path: {e}\n\
+         hint: install both programs, with `cargo install --locked --path .`, or build both \
+         with `cargo build`",
+        full.display()
+    )
+}
+
+#[cfg(not(unix))]
+pub fn hand_over(args: &[OsString]) -> String {
+    let full = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name(FULL_PROGRAM),
+        Err(e) => return format!("cannot find vault's own folder: {e}"),
+    };
+    match std::process::Command::new(&full)
+        .args(args.iter().skip(1))
+        .status()
+    {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(e) => format!("cannot run `{}`: {e}", full.display()),
+    }
+}

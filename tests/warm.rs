@@ -1,0 +1,128 @@
+//! The two programs: `vault` serves the warm path itself (`src/warm.rs`) and hands every
+//! other command line to `vault-full`. A copy of `vault` alone in a folder proves which is
+//! which: what it answers, it answered without `vault-full`; the rest fails to hand over.
+//! Both answer alike.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{Run, World};
+
+const FULL: &str = env!("CARGO_BIN_EXE_vault-full");
+
+/// `vault` copied into a folder of its own, with no `vault-full` beside it.
+fn lone_vault() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault");
+    std::fs::copy(env!("CARGO_BIN_EXE_vault"), &path).unwrap();
+    (dir, path)
+}
+
+fn run(world: &World, program: &Path, args: &[&str]) -> Run {
+    Run::from(
+        world
+            .home
+            .child(program.to_str().unwrap(), args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// The `AWS_*` lines of `env` run by `vault exec PROFILE`, sorted.
+fn aws_env(world: &World, program: &Path, profile: &str) -> Vec<String> {
+    let run = run(world, program, &["exec", profile, "--", "env"]);
+    let mut lines: Vec<String> = run
+        .ok()
+        .lines()
+        .filter(|l| l.starts_with("AWS_"))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_warm_path_runs_without_vault_full_and_answers_as_it_does() {
+    let world = World::new();
+    let code = world.code(0);
+    world
+        .run(&["exec", "-t", &code, "target-account", "--", "true"])
+        .ok();
+    world.run(&["exec", "readonly", "--", "true"]).ok();
+    let (_dir, lone) = lone_vault();
+    let full = Path::new(FULL);
+
+    for args in [
+        &["export", "--format", "json", "target-account"][..],
+        &["export", "readonly", "--format", "ini"],
+        &["export", "readonly"],
+        &["list"],
+        &["list", "--sessions"],
+        &["list", "--credentials"],
+        &["list", "--profiles"],
+        &["--version"],
+    ] {
+        let warm = run(&world, &lone, args);
+        let whole = run(&world, full, args);
+        assert_eq!(warm.ok(), whole.ok(), "{args:?}");
+        assert_eq!(warm.stderr, whole.stderr, "{args:?}");
+    }
+    let json = run(&world, &lone, &["export", "--format", "json", "target-account"]);
+    assert!(json.ok().contains("\"SessionToken\""), "{}", json.stdout);
+
+    for profile in ["target-account", "readonly"] {
+        let warm = aws_env(&world, &lone, profile);
+        assert_eq!(warm, aws_env(&world, full, profile));
+        assert!(
+            warm.iter().any(|l| l.starts_with("AWS_SESSION_TOKEN=")),
+            "{warm:?}"
+        );
+        assert!(warm.contains(&format!("AWS_VAULT={profile}")), "{warm:?}");
+    }
+    // The command gets the real arguments, `--` and all after it.
+    let echoed = run(&world, &lone, &["exec", "readonly", "--", "echo", "-n", "--", "a b"]);
+    assert_eq!(echoed.ok(), "-- a b");
+}
+
+#[test]
+fn everything_else_is_handed_to_vault_full() {
+    let world = World::new();
+    world.run(&["exec", "readonly", "--", "true"]).ok();
+    let (_dir, lone) = lone_vault();
+    // Cold (no session yet), an option, another command, a nested shell, a stale session:
+    // none is served by `vault` alone, so each tries `vault-full`.
+    let stale = [("AWS_MIN_TTL", "2h")];
+    let nested = [("AWS_VAULT", "readonly")];
+    let cases: &[(&[&str], &[(&str, &str)])] = &[
+        (&["exec", "gds-users", "--", "true"], &[]),
+        (&["exec", "--region", "eu-west-2", "readonly", "--", "true"], &[]),
+        (&["exec", "readonly", "--", "true"], &nested),
+        (&["exec", "readonly", "--", "true"], &stale),
+        (&["export", "--format", "json", "readonly"], &stale),
+        (&["show", "readonly"], &[]),
+        (&["--debug", "list"], &[]),
+        (&["list", "--bogus"], &[]),
+    ];
+    for (args, env) in cases {
+        let mut command = world.home.child(lone.to_str().unwrap(), args);
+        command.envs(env.iter().copied());
+        let run = Run::from(command.output().unwrap());
+        let err = run.fails();
+        assert!(
+            err.contains("vault-full") && err.contains("cargo install --locked --path ."),
+            "{args:?} {env:?}: {err}"
+        );
+    }
+    // Through the installed pair the same command lines work, and vault-full's messages
+    // still name `vault`.
+    let err = world.run(&["exec", "--bogus", "readonly"]);
+    assert_eq!(err.status, Some(2), "{err:#?}");
+    assert!(err.stderr.contains("Usage: vault exec"), "{}", err.stderr);
+    let ok = Command::new(FULL).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        format!("vault {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
