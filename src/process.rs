@@ -50,6 +50,26 @@ pub fn harden() {
     }
 }
 
+/// The process's name (`comm`: what ps, top, pgrep and killall show) from `argv[0]`: when
+/// `vault` hands a command to `vault-full`, the process is still called `vault`.
+pub fn name_from_argv0() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Some(argv0) = std::env::args_os().next() else {
+            return;
+        };
+        let Some(name) = std::path::Path::new(&argv0).file_name() else {
+            return;
+        };
+        if let Ok(name) = std::ffi::CString::new(name.as_bytes())
+            && let Err(e) = nix::sys::prctl::set_name(&name)
+        {
+            crate::debug!("could not name the process: {e}");
+        }
+    }
+}
+
 /// A program to start, with vault's environment less `SECRET_VARS`.
 pub fn command(program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);

@@ -69,7 +69,11 @@ fn the_warm_path_runs_without_vault_full_and_answers_as_it_does() {
         assert_eq!(warm.ok(), whole.ok(), "{args:?}");
         assert_eq!(warm.stderr, whole.stderr, "{args:?}");
     }
-    let json = run(&world, &lone, &["export", "--format", "json", "target-account"]);
+    let json = run(
+        &world,
+        &lone,
+        &["export", "--format", "json", "target-account"],
+    );
     assert!(json.ok().contains("\"SessionToken\""), "{}", json.stdout);
 
     for profile in ["target-account", "readonly"] {
@@ -82,7 +86,11 @@ fn the_warm_path_runs_without_vault_full_and_answers_as_it_does() {
         assert!(warm.contains(&format!("AWS_VAULT={profile}")), "{warm:?}");
     }
     // The command gets the real arguments, `--` and all after it.
-    let echoed = run(&world, &lone, &["exec", "readonly", "--", "echo", "-n", "--", "a b"]);
+    let echoed = run(
+        &world,
+        &lone,
+        &["exec", "readonly", "--", "echo", "-n", "--", "a b"],
+    );
     assert_eq!(echoed.ok(), "-- a b");
 }
 
@@ -97,7 +105,10 @@ fn everything_else_is_handed_to_vault_full() {
     let nested = [("AWS_VAULT", "readonly")];
     let cases: &[(&[&str], &[(&str, &str)])] = &[
         (&["exec", "gds-users", "--", "true"], &[]),
-        (&["exec", "--region", "eu-west-2", "readonly", "--", "true"], &[]),
+        (
+            &["exec", "--region", "eu-west-2", "readonly", "--", "true"],
+            &[],
+        ),
         (&["exec", "readonly", "--", "true"], &nested),
         (&["exec", "readonly", "--", "true"], &stale),
         (&["export", "--format", "json", "readonly"], &stale),
@@ -125,4 +136,39 @@ fn everything_else_is_handed_to_vault_full() {
         String::from_utf8_lossy(&ok.stdout),
         format!("vault {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// What makes `vault-full` slow to start is not linked into `vault`: its symbols (this is the
+/// unstripped test build) name none of the SDK, the HTTP and TLS stack, tokio, D-Bus, clap's
+/// parser, or vault's own modules that use them (SSO's cache keys are pure, and linked).
+#[test]
+fn vault_links_nothing_of_the_cold_path() {
+    let symbols = |program: &str| {
+        let out = Command::new("nm").args(["-C", program]).output().unwrap();
+        assert!(out.status.success(), "nm {program}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let warm = symbols(env!("CARGO_BIN_EXE_vault"));
+    let full = symbols(FULL);
+    for name in [
+        "aws_sdk_sts::",
+        "aws_smithy_runtime::",
+        "hyper::",
+        "rustls::",
+        "tokio::",
+        "dbus::",
+        " keyring::",
+        "clap_builder::parser::",
+        "vault::sts::aws::",
+        "vault::sso::aws::",
+        "vault::sso::login::",
+        "vault::prompt::terminal::",
+        "vault::store::keychain::",
+        "vault::run",
+    ] {
+        // The check can fail: `vault-full` has each of them.
+        assert!(full.contains(name), "vault-full lacks {name}");
+        let found: Vec<&str> = warm.lines().filter(|l| l.contains(name)).take(3).collect();
+        assert!(found.is_empty(), "`vault` links {name}: {found:?}");
+    }
 }

@@ -2,5 +2,6 @@
 //! does not serve; it also runs on its own, with the same command lines.
 
 fn main() -> std::process::ExitCode {
+    vault::process::name_from_argv0();
     vault::run(std::env::args_os())
 }
