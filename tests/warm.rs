@@ -103,7 +103,8 @@ fn everything_else_is_handed_to_vault_full() {
     // none is served by `vault` alone, so each tries `vault-full`.
     let stale = [("AWS_MIN_TTL", "2h")];
     let nested = [("AWS_VAULT", "readonly")];
-    let cases: &[(&[&str], &[(&str, &str)])] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         (&["exec", "gds-users", "--", "true"], &[]),
         (
             &["exec", "--region", "eu-west-2", "readonly", "--", "true"],
