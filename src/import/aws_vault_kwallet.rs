@@ -43,40 +43,20 @@ fn no_answer(e: dbus::Error) -> Error {
 
 /// The session bus and the name and path of the kwalletd that owns its name.
 fn connect() -> Result<(Connection, &'static str, &'static str)> {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
-        return Err(unavailable(
-            "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)",
-            "run the import inside your KDE session, or use `--from file`",
-        ));
+    let names: Vec<&str> = DAEMONS.iter().map(|(name, _)| *name).collect();
+    let (connection, owned) = super::session_bus(
+        &names,
+        TIMEOUT,
+        &|problem, hint| unavailable(problem, hint),
+        "run the import inside your KDE session, or use `--from file`",
+    )?;
+    match DAEMONS.iter().find(|(name, _)| owned.contains(name)) {
+        Some((name, path)) => Ok((connection, name, path)),
+        None => Err(unavailable(
+            "kwalletd is not running on the session bus (vault does not start it)",
+            "log in to your KDE session (or start kwalletd), or use `--from file`",
+        )),
     }
-    let connection = Connection::new_session().map_err(|e| {
-        unavailable(
-            format!("the session bus does not answer: {e}"),
-            "use `--from file`",
-        )
-    })?;
-    let bus = connection.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", TIMEOUT);
-    for (name, path) in DAEMONS {
-        // NameHasOwner, never a call to the name itself: that would have the bus start
-        // kwalletd.
-        let (owned,): (bool,) = bus
-            .method_call("org.freedesktop.DBus", "NameHasOwner", (name,))
-            .map_err(|e| {
-                unavailable(
-                    format!("the session bus does not answer: {e}"),
-                    "use `--from file`",
-                )
-            })?;
-        if owned {
-            crate::debug!("import: `{name}` is running");
-            return Ok((connection, name, path));
-        }
-        crate::debug!("import: `{name}` is not running");
-    }
-    Err(unavailable(
-        "kwalletd is not running on the session bus (vault does not start it)",
-        "log in to your KDE session (or start kwalletd), or use `--from file`",
-    ))
 }
 
 /// Every credential in the wallet's `aws-vault` folder. Sessions, `oidc:` tokens and entries

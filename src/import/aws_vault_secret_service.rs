@@ -34,28 +34,13 @@ fn unavailable(problem: impl Into<String>, hint: &str) -> Error {
 
 /// The session bus, when there is one and a Secret Service owns its name.
 fn connect() -> Result<Connection> {
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
-        return Err(unavailable(
-            "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)",
-            "run the import inside your desktop session, or use `--from file`",
-        ));
-    }
-    let connection = Connection::new_session().map_err(|e| {
-        unavailable(
-            format!("the session bus does not answer: {e}"),
-            "use `--from file`",
-        )
-    })?;
-    let bus = connection.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", TIMEOUT);
-    let (owned,): (bool,) = bus
-        .method_call("org.freedesktop.DBus", "NameHasOwner", (SERVICE,))
-        .map_err(|e| {
-            unavailable(
-                format!("the session bus does not answer: {e}"),
-                "use `--from file`",
-            )
-        })?;
-    if !owned {
+    let (connection, owned) = super::session_bus(
+        &[SERVICE],
+        TIMEOUT,
+        &|problem, hint| unavailable(problem, hint),
+        "run the import inside your desktop session, or use `--from file`",
+    )?;
+    if owned.is_empty() {
         return Err(unavailable(
             "no Secret Service is running on the session bus (vault does not start one)",
             "start your keyring (e.g. log in to the desktop), or use `--from file`",

@@ -517,6 +517,47 @@ fn put_and_check(
     }
 }
 
+/// The D-Bus session bus, for a source that lives on it (Secret Service, KWallet), and which of
+/// `names` have an owner there, in order. Asked with `NameHasOwner`, never by calling a name,
+/// which would have the bus start its service. `unavailable` words the errors for the source;
+/// `no_bus` is the hint when there is no session bus.
+#[cfg(target_os = "linux")]
+pub(crate) fn session_bus<'a>(
+    names: &[&'a str],
+    timeout: std::time::Duration,
+    unavailable: &dyn Fn(String, &str) -> Error,
+    no_bus: &str,
+) -> Result<(dbus::blocking::Connection, Vec<&'a str>)> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
+        return Err(unavailable(
+            "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".to_string(),
+            no_bus,
+        ));
+    }
+    let no_answer = |e: dbus::Error| {
+        unavailable(
+            format!("the session bus does not answer: {e}"),
+            "use `--from file`",
+        )
+    };
+    let connection = dbus::blocking::Connection::new_session().map_err(no_answer)?;
+    let bus = connection.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", timeout);
+    let mut owned = Vec::new();
+    for name in names {
+        let (has_owner,): (bool,) = bus
+            .method_call("org.freedesktop.DBus", "NameHasOwner", (*name,))
+            .map_err(no_answer)?;
+        crate::debug!(
+            "import: `{name}` is {}running",
+            if has_owner { "" } else { "not " }
+        );
+        if has_owner {
+            owned.push(*name);
+        }
+    }
+    Ok((connection, owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
