@@ -103,8 +103,10 @@ pub fn run(args: &[OsString]) -> Option<u8> {
 /// them), and AWS_VAULT_PROMPT names a driver.
 fn usual_environment() -> bool {
     !OPTION_VARS.iter().any(|v| std::env::var_os(v).is_some())
-        && std::env::var("AWS_VAULT_PROMPT")
-            .map_or(true, |p| crate::prompt::Named::parse(&p).is_ok())
+        && std::env::var_os("AWS_VAULT_PROMPT").is_none_or(|p| {
+            p.to_str()
+                .is_some_and(|p| crate::prompt::Named::parse(p).is_ok())
+        })
 }
 
 /// A profile name given as a word, not an option.
