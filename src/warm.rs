@@ -100,9 +100,12 @@ pub fn run(args: &[OsString]) -> Option<u8> {
 }
 
 /// No variable gives an option a value (clap reads them in `vault-full`, and may refuse
-/// them), and AWS_VAULT_PROMPT names a driver.
+/// them), AWS_VAULT_PROMPT names a driver, and HOME is set. Without HOME the home folder
+/// comes from the user database, which a static `vault` (build.rs) would read by loading
+/// glibc's NSS modules at run time; `vault-full` does that the usual way.
 fn usual_environment() -> bool {
-    !OPTION_VARS.iter().any(|v| std::env::var_os(v).is_some())
+    std::env::var_os("HOME").is_some_and(|h| !h.is_empty())
+        && !OPTION_VARS.iter().any(|v| std::env::var_os(v).is_some())
         && std::env::var_os("AWS_VAULT_PROMPT").is_none_or(|p| {
             p.to_str()
                 .is_some_and(|p| crate::prompt::Named::parse(p).is_ok())

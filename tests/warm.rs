@@ -103,6 +103,9 @@ fn everything_else_is_handed_to_vault_full() {
     // none is served by `vault` alone, so each tries `vault-full`.
     let stale = [("AWS_MIN_TTL", "2h")];
     let nested = [("AWS_VAULT", "readonly")];
+    // Without HOME, the home folder comes from the user database (glibc's NSS modules,
+    // which a static `vault` would load at run time).
+    let no_home = [("HOME", "")];
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
     let cases: &[Case] = &[
         (&["exec", "gds-users", "--", "true"], &[]),
@@ -116,6 +119,7 @@ fn everything_else_is_handed_to_vault_full() {
         (&["show", "readonly"], &[]),
         (&["--debug", "list"], &[]),
         (&["list", "--bogus"], &[]),
+        (&["list"], &no_home),
     ];
     for (args, env) in cases {
         let mut command = world.home.child(lone.to_str().unwrap(), args);
@@ -172,4 +176,32 @@ fn vault_links_nothing_of_the_cold_path() {
         let found: Vec<&str> = warm.lines().filter(|l| l.contains(name)).take(3).collect();
         assert!(found.is_empty(), "`vault` links {name}: {found:?}");
     }
+}
+
+/// `vault` is linked as build.rs chose (static where glibc's static libraries are at hand, as
+/// on every machine CI runs on); `vault-full` is linked dynamically either way.
+#[test]
+fn vault_is_linked_as_the_build_chose() {
+    let interpreter = |program: &str| {
+        let out = Command::new("readelf")
+            .args(["-l", program])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "readelf {program}");
+        String::from_utf8_lossy(&out.stdout).contains("INTERP")
+    };
+    assert!(interpreter(FULL), "vault-full has no dynamic loader");
+    let linked = env!("VAULT_LINKED");
+    let want_static = cfg!(all(target_os = "linux", target_env = "gnu"))
+        && std::env::var_os("VAULT_LINK").is_none_or(|v| v != "dynamic");
+    assert_eq!(
+        linked == "static",
+        want_static,
+        "build.rs linked vault {linked} (glibc's static libraries missing? VAULT_LINK=dynamic builds it so)"
+    );
+    assert_eq!(
+        interpreter(env!("CARGO_BIN_EXE_vault")),
+        linked == "dynamic",
+        "build.rs said {linked}"
+    );
 }
