@@ -203,10 +203,20 @@ fn cached(profile: &str) -> Option<(Credentials, Option<String>)> {
     }
     let config: Config = commands::load_config().ok()?;
     let mut store = file_store()?;
-    let listing = store.list().ok()?;
-    let stored = |name: &str| listing.has_keys(name);
+    // Which profiles have stored keys, asked of their entry files alone rather than of a
+    // listing of the whole store: the same answers (`keys_stored`), or a hand-over.
+    let unsure = std::cell::Cell::new(false);
+    let stored = |name: &str| {
+        store.keys_stored(name).unwrap_or_else(|| {
+            unsure.set(true);
+            false
+        })
+    };
     let resolver = Resolver::new(&config.profiles, &stored);
     let chain = resolver.chain(profile, &Overrides::from_env(var)).ok()?;
+    if unsure.get() {
+        return None;
+    }
     commands::credentials::check_credential_source(&config, &chain).ok()?;
     // `vault-full` warns about keys in a plaintext file: that and the rest are its job.
     if matches!(chain.base, Base::PlaintextKeys { .. }) {

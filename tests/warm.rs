@@ -131,6 +131,29 @@ fn everything_else_is_handed_to_vault_full() {
             "{args:?} {env:?}: {err}"
         );
     }
+    // A keys file damaged after it was indexed: `list` still answers from the index, so
+    // `vault` cannot tell from the file alone whether the keys are stored, and steps aside.
+    let store = world.home.path().join(".local/share/vault");
+    let keys: Vec<PathBuf> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("keys-")
+        })
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let answered = run(&world, &lone, &["export", "readonly"]);
+    assert!(answered.ok().contains("AWS_SESSION_TOKEN"), "{answered:#?}");
+    std::fs::write(&keys[0], "{").unwrap();
+    let handed = run(&world, &lone, &["export", "readonly"]);
+    let err = handed.fails();
+    assert!(err.contains("vault-full"), "{err}");
+    let whole = world.run(&["export", "readonly"]);
+    assert!(whole.ok().contains("AWS_SESSION_TOKEN"), "{whole:#?}");
     // Through the installed pair the same command lines work, and vault-full's messages
     // still name `vault`.
     let err = world.run(&["exec", "--bogus", "readonly"]);

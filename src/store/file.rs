@@ -352,6 +352,25 @@ impl FileStore {
         }
     }
 
+    /// Whether `profile`'s keys are stored, as `list` would say, told from their one entry
+    /// file (the warm path's question, without listing the store). `None` when that file
+    /// alone cannot tell: it is there but unreadable or not as vault writes it, where `list`
+    /// may still answer from the index.
+    pub fn keys_stored(&self, profile: &str) -> Option<bool> {
+        if !self.checked_dir().ok()? {
+            return Some(false);
+        }
+        let id = EntryId::Keys {
+            profile: profile.to_string(),
+        };
+        let name = entry_file_name(&id);
+        match self.read_entry(&self.dir.join(&name)) {
+            Ok(None) => Some(false),
+            Ok(Some((meta, _))) if meta_problem(&meta, &name).is_none() => Some(true),
+            _ => None,
+        }
+    }
+
     fn read_entry(&self, path: &Path) -> Result<Option<(EntryMeta, Sealed)>> {
         let Some(bytes) = read_file(path, MAX_FILE)? else {
             return Ok(None);
