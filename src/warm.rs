@@ -102,9 +102,12 @@ pub fn run(args: &[OsString]) -> Option<u8> {
 /// No variable gives an option a value (clap reads them in `vault-full`, and may refuse
 /// them), AWS_VAULT_PROMPT names a driver, and HOME is set. Without HOME the home folder
 /// comes from the user database, which a static `vault` (build.rs) would read by loading
-/// glibc's NSS modules at run time; `vault-full` does that the usual way.
+/// glibc's NSS modules at run time; `vault-full` does that the usual way. A static `vault`
+/// also cannot load what LD_PRELOAD names (libfaketime's clock, say), so with it set
+/// `vault-full`, which does, answers.
 fn usual_environment() -> bool {
     std::env::var_os("HOME").is_some_and(|h| !h.is_empty())
+        && (env!("VAULT_LINKED") == "dynamic" || std::env::var_os("LD_PRELOAD").is_none())
         && !OPTION_VARS.iter().any(|v| std::env::var_os(v).is_some())
         && std::env::var_os("AWS_VAULT_PROMPT").is_none_or(|p| {
             p.to_str()

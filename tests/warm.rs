@@ -131,6 +131,14 @@ fn everything_else_is_handed_to_vault_full() {
             "{args:?} {env:?}: {err}"
         );
     }
+    // A static `vault` cannot load what LD_PRELOAD names (libfaketime's clock, say).
+    if env!("VAULT_LINKED") == "static" {
+        let mut command = world.home.child(lone.to_str().unwrap(), &["list"]);
+        command.env("LD_PRELOAD", "libc.so.6");
+        let run = Run::from(command.output().unwrap());
+        let err = run.fails();
+        assert!(err.contains("vault-full"), "LD_PRELOAD: {err}");
+    }
     // A keys file damaged after it was indexed: `list` still answers from the index, so
     // `vault` cannot tell from the file alone whether the keys are stored, and steps aside.
     let store = world.home.path().join(".local/share/vault");
