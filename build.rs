@@ -23,15 +23,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The libraries rustc names for a glibc program: the archive each stands for, and whether
-/// it must exist (glibc 2.34 and later keep the others only as empty archives).
+/// The libraries rustc names for a glibc program after `gcc_s`, in its order: the archive
+/// each stands for, and whether it must exist (glibc 2.34 and later keep util, rt, pthread
+/// and dl only as empty archives).
 const LIBRARIES: &[(&str, &str, bool)] = &[
-    ("c", "libc.a", true),
-    ("m", "libm.a", true),
     ("util", "libutil.a", false),
     ("rt", "librt.a", false),
     ("pthread", "libpthread.a", false),
+    ("m", "libm.a", true),
     ("dl", "libdl.a", false),
+    ("c", "libc.a", true),
 ];
 
 fn main() {
@@ -86,7 +87,9 @@ fn static_link() -> Result<PathBuf, Why> {
 
     let unwinder = [archive(&cc, "libgcc_eh.a"), archive(&cc, "libgcc.a")];
     let [Some(eh), Some(gcc)] = unwinder else {
-        return Err(Why::Cannot(format!("{cc} has no libgcc_eh.a")));
+        return Err(Why::Cannot(format!(
+            "{cc} finds no libgcc_eh.a or libgcc.a"
+        )));
     };
     script(&folder, "gcc_s", &[eh.clone(), gcc.clone()])?;
     for &(name, file, needed) in LIBRARIES {
@@ -153,16 +156,8 @@ fn probe(cc: &str, folder: &Path) -> Result<(), Why> {
         .arg("-o")
         .arg(&program)
         .arg(&source)
-        .args(["-Wl,--as-needed", "-Wl,-Bdynamic"])
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-        ])
+        .args(["-Wl,--as-needed", "-Wl,-Bdynamic", "-lgcc_s"])
+        .args(LIBRARIES.iter().map(|(name, _, _)| format!("-l{name}")))
         .arg(format!("-L{}", folder.display()))
         .output()
         .map_err(|e| Why::Cannot(format!("{cc}: {e}")))?;
