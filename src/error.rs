@@ -148,6 +148,13 @@ pub enum Error {
         backend: &'static str,
         problem: String,
     },
+    /// The recorded backend (`store::recorded`): a record that names none (`backend: None`),
+    /// or a backend that is not there any more.
+    RecordedBackend {
+        path: PathBuf,
+        backend: Option<&'static str>,
+        problem: String,
+    },
     /// A store, locks or index folder that is not the user's own and private.
     UnsafeFolder {
         path: PathBuf,
@@ -458,6 +465,18 @@ impl Error {
                 "choose another backend with --backend or AWS_VAULT_BACKEND (`file` works anywhere)"
                     .to_string(),
             ),
+            Error::RecordedBackend {
+                path,
+                backend: Some(_),
+                ..
+            } => Some(format!(
+                "run vault where that backend is (your desktop session, say), or name one with --backend or AWS_VAULT_BACKEND; to have vault choose again, remove it: `rm {}`",
+                shell_quote(path)
+            )),
+            Error::RecordedBackend { path, .. } => Some(format!(
+                "remove it to have vault choose again (`rm {}`), or name a backend with --backend or AWS_VAULT_BACKEND",
+                shell_quote(path)
+            )),
             Error::UnsafeFolder {
                 path, owner, user, ..
             } if owner != user => Some(format!(
@@ -809,6 +828,24 @@ impl fmt::Display for Error {
             Error::BackendUnavailable { backend, problem } => {
                 write!(f, "the {backend} backend failed: {problem}")
             }
+            Error::RecordedBackend {
+                path,
+                backend: Some(backend),
+                problem,
+            } => write!(
+                f,
+                "your vault is in the {backend} backend (recorded in `{}`), which is not there: {problem}",
+                path.display()
+            ),
+            Error::RecordedBackend {
+                path,
+                backend: None,
+                problem,
+            } => write!(
+                f,
+                "`{}` should name the backend your vault is in: {problem}",
+                path.display()
+            ),
             Error::UnsafeFolder {
                 path,
                 owner,

@@ -61,6 +61,7 @@ impl From<&Settings> for store::Options {
     fn from(settings: &Settings) -> store::Options {
         store::Options {
             backend: settings.backend,
+            data_dir: default_file_dir(),
             file_dir: settings.file_dir.clone(),
             index_dir: default_file_dir().join("index"),
             unlock_ttl: settings.unlock_ttl,

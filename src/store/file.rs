@@ -26,14 +26,15 @@ use super::fs::{
     MAX_FILE, MAX_INDEX, TEMP_PREFIX, check_dir, io_error, lock, private_dir, read_file,
     write_atomic,
 };
-use super::{Credentials, EntryId, EntryMeta, Listing, Store, unlock};
+use super::unlock::{self, Slot};
+use super::{Credentials, EntryId, EntryMeta, Listing, Store};
 use crate::error::{Error, Result};
 use crate::paths::display_path;
 use crate::prompt::Prompt;
 
 const HEADER: &str = "vault.json";
 const LOCK: &str = ".lock";
-const INDEX: &str = "index.json";
+pub(super) const INDEX: &str = "index.json";
 const ENTRY_SUFFIX: &str = ".entry";
 
 /// How every file of aws-vault's file store begins: base64url of `{"alg":"PBES2-HS256+A128KW"`
@@ -105,18 +106,37 @@ pub struct Unlock {
     pub new_kdf: fn() -> Kdf,
 }
 
+/// Where a folder of entries gets its data key.
+pub(super) enum KeyFrom {
+    /// The file store: a passphrase unwraps it (`vault.json`).
+    Passphrase(Unlock),
+    /// A keychain backend's session files: the session key kept in the keychain
+    /// (`sessions.rs`).
+    SessionKey(super::sessions::SessionUnlock),
+}
+
 pub struct FileStore {
-    dir: PathBuf,
-    unlock: Unlock,
-    key: Option<(String, Key)>,
+    pub(super) dir: PathBuf,
+    pub(super) unlock: KeyFrom,
+    pub(super) key: Option<(String, Key)>,
 }
 
 impl FileStore {
     pub fn new(dir: PathBuf, unlock: Unlock) -> FileStore {
         FileStore {
             dir,
-            unlock,
+            unlock: KeyFrom::Passphrase(unlock),
             key: None,
+        }
+    }
+
+    /// The passphrase's settings: only the file store has them.
+    fn passphrase_unlock(&mut self) -> &mut Unlock {
+        match &mut self.unlock {
+            KeyFrom::Passphrase(unlock) => unlock,
+            KeyFrom::SessionKey(_) => {
+                unreachable!("session files are never unlocked by a passphrase")
+            }
         }
     }
 
@@ -139,7 +159,10 @@ impl FileStore {
 
     /// A folder of aws-vault's files is not taken for (or turned into) a vault store.
     fn not_aws_vault(&self) -> Result<()> {
-        if !self.dir.join(HEADER).exists() && is_aws_vault_store(&self.dir) {
+        if matches!(self.unlock, KeyFrom::Passphrase(_))
+            && !self.dir.join(HEADER).exists()
+            && is_aws_vault_store(&self.dir)
+        {
             return Err(Error::AwsVaultStore {
                 path: self.dir.clone(),
             });
@@ -169,14 +192,33 @@ impl FileStore {
         Ok(Some(header))
     }
 
-    /// The data key: from memory, the unlock cache, or the passphrase (creating the store
-    /// when there is none yet).
-    fn key(&mut self) -> Result<&Key> {
-        if self.key.is_none() {
-            let unlocked = self.unlock_now()?;
-            self.key = Some(unlocked);
+    /// The store id and data key, to write with: from memory, the unlock cache, or the
+    /// passphrase or the keychain (creating the store, or the session key, when there is none
+    /// yet).
+    fn key(&mut self) -> Result<(String, Key)> {
+        if let Some(unlocked) = &self.key {
+            return Ok(unlocked.clone());
         }
-        Ok(&self.key.as_ref().expect("just set").1)
+        let unlocked = match self.unlock {
+            KeyFrom::Passphrase(_) => self.unlock_now()?,
+            KeyFrom::SessionKey(_) => self.session_key_to_write()?,
+        };
+        self.key = Some(unlocked.clone());
+        Ok(unlocked)
+    }
+
+    /// The store id and data key, to read with; `None` for session files whose session key
+    /// is gone from the keychain: what they hold can no longer be opened, and is absent.
+    fn key_to_read(&mut self) -> Result<Option<(String, Key)>> {
+        if let Some(unlocked) = &self.key {
+            return Ok(Some(unlocked.clone()));
+        }
+        let unlocked = match self.unlock {
+            KeyFrom::Passphrase(_) => Some(self.unlock_now()?),
+            KeyFrom::SessionKey(_) => self.session_key_to_read()?,
+        };
+        self.key.clone_from(&unlocked);
+        Ok(unlocked)
     }
 
     fn unlock_now(&mut self) -> Result<(String, Key)> {
@@ -185,13 +227,14 @@ impl FileStore {
             None => return self.create(),
         };
         let context = wrap_context(&header.store_id);
-        if !self.unlock.ttl.is_zero()
-            && let Some(key) = unlock::get(&header.store_id)
+        let ttl = self.passphrase_unlock().ttl;
+        if !ttl.is_zero()
+            && let Some(key) = unlock::get(Slot::FileStore, &header.store_id)
         {
             if self.check_key(&header, &key) {
                 return Ok((header.store_id, key));
             }
-            unlock::forget(&header.store_id);
+            unlock::forget(Slot::FileStore, &header.store_id);
         }
         let question = format!("Enter passphrase to unlock `{}`: ", self.shown_dir());
         let passphrase = self.passphrase(&question)?;
@@ -215,7 +258,7 @@ impl FileStore {
             path: self.dir.join(HEADER),
             problem: "the wrapped key has the wrong length".to_string(),
         })?;
-        unlock::put(&header.store_id, &key, self.unlock.ttl);
+        unlock::put(Slot::FileStore, &header.store_id, &key, ttl);
         Ok((header.store_id, key))
     }
 
@@ -225,29 +268,26 @@ impl FileStore {
     }
 
     fn passphrase(&mut self, question: &str) -> Result<SecretString> {
-        if let Some(passphrase) = &self.unlock.passphrase {
+        let unlock = self.passphrase_unlock();
+        if let Some(passphrase) = &unlock.passphrase {
             return Ok(passphrase.clone());
         }
-        let answer = self.unlock.prompt.ask(question, true)?;
+        let answer = unlock.prompt.ask(question, true)?;
         Ok(SecretString::from(answer.as_str()))
     }
 
     /// A new store: a passphrase (asked twice), a random data key, the header.
     fn create(&mut self) -> Result<(String, Key)> {
-        let passphrase = match &self.unlock.passphrase {
+        let question = format!(
+            "Enter a passphrase for the new vault at `{}`: ",
+            self.shown_dir()
+        );
+        let unlock = self.passphrase_unlock();
+        let passphrase = match &unlock.passphrase {
             Some(passphrase) => passphrase.clone(),
             None => {
-                let first = self.unlock.prompt.ask(
-                    &format!(
-                        "Enter a passphrase for the new vault at `{}`: ",
-                        self.shown_dir()
-                    ),
-                    true,
-                )?;
-                let second = self
-                    .unlock
-                    .prompt
-                    .ask("Enter the passphrase again: ", true)?;
+                let first = unlock.prompt.ask(&question, true)?;
+                let second = unlock.prompt.ask("Enter the passphrase again: ", true)?;
                 if first.as_str() != second.as_str() {
                     return Err(Error::PassphraseMismatch);
                 }
@@ -264,7 +304,11 @@ impl FileStore {
             self.key = None;
             return self.unlock_now();
         }
-        let kdf = (self.unlock.new_kdf)();
+        let (new_kdf, ttl) = {
+            let unlock = self.passphrase_unlock();
+            (unlock.new_kdf, unlock.ttl)
+        };
+        let kdf = new_kdf();
         let kek = kdf
             .derive(passphrase.expose_secret().as_bytes())
             .expect("vault's own KDF parameters are valid");
@@ -280,7 +324,7 @@ impl FileStore {
         let json = serde_json::to_vec_pretty(&header).expect("the header serializes");
         self.write_atomic(&self.dir.join(HEADER), &json)?;
         crate::debug!("file store: created at `{}`", self.dir.display());
-        unlock::put(&store_id, &data_key, self.unlock.ttl);
+        unlock::put(Slot::FileStore, &store_id, &data_key, ttl);
         Ok((store_id, data_key))
     }
 
@@ -289,7 +333,7 @@ impl FileStore {
     }
 
     /// An exclusive lock on the store, held until the guard is dropped.
-    fn lock(&self) -> Result<File> {
+    pub(super) fn lock(&self) -> Result<File> {
         let file = lock(&self.dir.join(LOCK))?;
         self.remove_stale_temps();
         Ok(file)
@@ -313,7 +357,7 @@ impl FileStore {
     }
 
     /// Writes a file so that readers see the old or the new bytes, never a mix.
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+    pub(super) fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         write_atomic(path, bytes)
     }
 
@@ -447,7 +491,7 @@ fn file_name(path: &Path) -> String {
 
 /// `keys-` or `session-`, 32 lowercase hex digits, `.entry`: the names `entry_file_name`
 /// gives.
-fn is_entry_file_name(name: &str) -> bool {
+pub(super) fn is_entry_file_name(name: &str) -> bool {
     let Some(stem) = name.strip_suffix(ENTRY_SUFFIX) else {
         return false;
     };
@@ -535,8 +579,9 @@ impl Store for FileStore {
                 problem: "the entry does not belong under this name".to_string(),
             });
         }
-        let key = self.key()?.clone();
-        let store_id = self.key.as_ref().expect("unlocked").0.clone();
+        let Some((store_id, key)) = self.key_to_read()? else {
+            return Ok(None);
+        };
         let plaintext =
             crypto::open(&key, &sealed, &entry_context(&store_id, &meta)).ok_or_else(|| {
                 Error::StoreCorrupt {
@@ -554,8 +599,7 @@ impl Store for FileStore {
     }
 
     fn put(&mut self, id: &EntryId, credentials: &Credentials) -> Result<()> {
-        let key = self.key()?.clone();
-        let store_id = self.key.as_ref().expect("unlocked").0.clone();
+        let (store_id, key) = self.key()?;
         let meta = EntryMeta {
             id: id.clone(),
             expiration: credentials.expiration,

@@ -13,13 +13,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::fs::{MAX_INDEX, check_dir, lock, private_dir, read_file, write_atomic};
+use super::crypto::Key;
+use super::index::Index;
+use super::sessions::{KeySlot, key_from_text, key_text};
 use super::{Backend, Credentials, EntryId, EntryMeta, Listing, Store};
 use crate::error::{Error, Result};
 
 /// The keychain service under which vault's items are stored.
 const SERVICE: &str = "vault-aws";
 
+#[derive(Clone)]
 pub struct KeychainStore {
     backend: Backend,
     index_dir: PathBuf,
@@ -54,9 +57,8 @@ impl KeychainStore {
         self
     }
 
-    fn index_path(&self) -> PathBuf {
-        self.index_dir
-            .join(format!("{}-index.json", self.backend.name()))
+    fn index(&self) -> Index {
+        Index::keychain(self.backend, &self.index_dir)
     }
 
     fn unavailable(&self, e: impl std::fmt::Display) -> Error {
@@ -71,28 +73,42 @@ impl KeychainStore {
             .map_err(|e| self.unavailable(e))
     }
 
-    fn read_index(&self) -> Result<Vec<EntryMeta>> {
-        if !check_dir(&self.index_dir)? {
-            return Ok(Vec::new());
-        }
-        let path = self.index_path();
-        match read_file(&path, MAX_INDEX)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
-                path,
-                problem: e.to_string(),
-            }),
-            None => Ok(Vec::new()),
-        }
-    }
-
     /// Changes the index under its lock.
     fn update_index(&self, change: impl FnOnce(&mut Vec<EntryMeta>)) -> Result<()> {
-        private_dir(&self.index_dir)?;
-        let _lock = lock(&self.index_dir.join(".index.lock"))?;
-        let mut index = self.read_index()?;
-        change(&mut index);
-        let json = serde_json::to_vec_pretty(&index).expect("the index serializes");
-        write_atomic(&self.index_path(), &json)
+        self.index().update(".index.lock", change)
+    }
+
+    /// The keychain item that keeps the session key of the session files `id`.
+    fn session_key_entry(&self, id: &str) -> Result<keyring::Entry> {
+        credential(
+            self.backend,
+            self.collection.as_deref(),
+            &format!("session-key:{id}"),
+        )
+        .map_err(|e| self.unavailable(e))
+    }
+}
+
+/// The session key of this backend's session files, kept as an item of its own (hex text),
+/// never listed in the index.
+impl KeySlot for KeychainStore {
+    fn get(&mut self, id: &str) -> Result<Option<Key>> {
+        let secret = match self.session_key_entry(id)?.get_secret() {
+            Ok(secret) => Zeroizing::new(secret),
+            Err(keyring::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(self.unavailable(e)),
+        };
+        key_from_text(&secret).map(Some).ok_or_else(|| {
+            self.unavailable(format!(
+                "the item `session-key:{id}` is not a session key vault wrote"
+            ))
+        })
+    }
+
+    fn put(&mut self, id: &str, key: &Key) -> Result<()> {
+        self.session_key_entry(id)?
+            .set_secret(key_text(key).as_bytes())
+            .map_err(|e| self.unavailable(e))
     }
 }
 
@@ -102,22 +118,7 @@ impl Store for KeychainStore {
     }
 
     fn list(&self) -> Result<Listing> {
-        let (entries, bad): (Vec<EntryMeta>, Vec<EntryMeta>) = self
-            .read_index()?
-            .into_iter()
-            .partition(EntryMeta::is_valid);
-        let problems = if bad.is_empty() {
-            Vec::new()
-        } else {
-            vec![Error::StoreCorrupt {
-                path: self.index_path(),
-                problem: format!(
-                    "{} of its records hold names vault would not write; they are not listed",
-                    bad.len()
-                ),
-            }]
-        };
-        Ok(Listing { entries, problems })
+        self.index().listing()
     }
 
     fn get(&mut self, id: &EntryId) -> Result<Option<Credentials>> {

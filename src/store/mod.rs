@@ -1,13 +1,20 @@
 //! The vault: long-lived keys and cached sessions behind one `Store` interface.
 //!
-//! Backends: `file` (encrypted files, works anywhere) and the OS keychains through the
-//! `keyring` crate. Listing never needs a secret; reading or writing a secret may unlock.
+//! Backends: `file` (encrypted files, works anywhere), the OS keychains through the
+//! `keyring` crate, and `pass`. A keychain or `pass` backend keeps long-lived keys in the
+//! keychain and cached sessions in session files (`split`, `sessions`). Which backend is in
+//! use: the one named, else the one recorded (`recorded`), else the platform's default.
+//! Listing never needs a secret; reading or writing a secret may unlock.
 
 pub mod crypto;
 pub mod file;
 pub mod fs;
+pub mod index;
 pub mod keychain;
 pub mod pass;
+pub mod recorded;
+pub mod sessions;
+pub mod split;
 pub mod unlock;
 
 use std::fmt;
@@ -258,8 +265,12 @@ pub fn now() -> u64 {
 /// `config.toml` (`From<&Settings>`); the store does not know where the values came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// `None`: the platform's keychain when one answers, else the file store.
+    /// `None`: the recorded backend, else the platform's keychain when one answers, else the
+    /// file store.
     pub backend: Option<Backend>,
+    /// vault's data folder: the recorded backend (`backend`), keychain indexes' default
+    /// folder's parent, keychain backends' session files (`sessions/<backend>`).
+    pub data_dir: PathBuf,
     pub file_dir: PathBuf,
     /// Where a keychain backend keeps its index.
     pub index_dir: PathBuf,
@@ -274,25 +285,195 @@ pub struct Options {
     pub pass_prefix: String,
 }
 
-/// Opens the store that the options name, or the platform's default: the OS keychain when
-/// one answers, else the file store.
+/// How the backend in use was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chosen {
+    /// Named by flag, variable or `config.toml`.
+    Named,
+    /// Read from the record (`recorded`).
+    Recorded,
+    /// Chosen now (the platform's default), to be recorded at the first write.
+    Now,
+}
+
+/// Opens the store that the options name, else the recorded one, else the platform's
+/// default: the OS keychain when one answers, else the file store.
 pub fn open(options: impl Into<Options>, prompt: Box<dyn Prompt>) -> Result<Box<dyn Store>> {
     let options = options.into();
-    let backend = options.backend.unwrap_or_else(default_backend);
+    let record = recorded::path(&options.data_dir);
+    let (backend, chosen) = match options.backend {
+        Some(backend) => (backend, Chosen::Named),
+        None => match recorded::read(&record)? {
+            Some(backend) => {
+                crate::debug!("store: recorded in `{}`", record.display());
+                (backend, Chosen::Recorded)
+            }
+            None => (default_backend(), Chosen::Now),
+        },
+    };
     crate::debug!("store: {} backend", backend.name());
-    Ok(match backend {
+    let gate = (chosen == Chosen::Recorded)
+        .then(|| recorded::Gate::new(record.clone(), backend, options.clone()));
+    let store: Box<dyn Store> = match backend {
         Backend::File => Box::new(open_file(options, prompt)),
-        Backend::Pass => Box::new(pass::PassStore::new(
-            options.pass_cmd,
-            options.pass_dir,
-            options.pass_prefix,
-            options.index_dir,
-        )),
-        other => Box::new(
-            keychain::KeychainStore::new(other, options.index_dir)
-                .in_collection(options.collection),
-        ),
+        other => Box::new(open_split(other, &options, gate)),
+    };
+    Ok(match chosen {
+        Chosen::Now => Box::new(recorded::Recording {
+            inner: store,
+            path: record,
+            backend,
+            recorded: false,
+        }),
+        Chosen::Named | Chosen::Recorded => store,
     })
+}
+
+/// A keychain or `pass` backend: its keys there, its sessions in session files whose key it
+/// keeps; both behind the gate of a recorded backend.
+fn open_split(backend: Backend, options: &Options, gate: Option<recorded::Gate>) -> split::Split {
+    let (keychain, slot): (Box<dyn Store>, Box<dyn sessions::KeySlot>) = match backend {
+        Backend::Pass => {
+            let pass = pass::PassStore::new(
+                options.pass_cmd.clone(),
+                options.pass_dir.clone(),
+                options.pass_prefix.clone(),
+                options.index_dir.clone(),
+            );
+            (Box::new(pass.clone()), Box::new(pass))
+        }
+        other => {
+            let keychain = keychain::KeychainStore::new(other, options.index_dir.clone())
+                .in_collection(options.collection.clone());
+            (Box::new(keychain.clone()), Box::new(keychain))
+        }
+    };
+    let (keychain, slot): (Box<dyn Store>, Box<dyn sessions::KeySlot>) = match gate {
+        Some(gate) => (
+            Box::new(recorded::Gated {
+                inner: keychain,
+                gate: gate.clone(),
+            }),
+            Box::new(recorded::GatedSlot { inner: slot, gate }),
+        ),
+        None => (keychain, slot),
+    };
+    let sessions = file::FileStore::sessions(
+        sessions_dir(options, backend),
+        sessions::SessionUnlock {
+            slot: Some(slot),
+            ttl: options.unlock_ttl,
+        },
+    );
+    split::Split::new(keychain, sessions)
+}
+
+/// Where a keychain or `pass` backend's session files are kept.
+pub fn sessions_dir(options: &Options, backend: Backend) -> PathBuf {
+    options.data_dir.join("sessions").join(backend.name())
+}
+
+/// The backend in use, when no D-Bus call (nor any other) is needed to know it: the one
+/// named, else the one recorded, else the platform's default where that needs no asking.
+/// `None` when only asking tells, or the record cannot be read (`open` says why).
+pub fn backend_unasked(options: &Options) -> Option<Backend> {
+    if let Some(backend) = options.backend {
+        return Some(backend);
+    }
+    match recorded::read(&recorded::path(&options.data_dir)) {
+        Ok(Some(backend)) => Some(backend),
+        Ok(None) => default_backend_unasked(),
+        Err(_) => None,
+    }
+}
+
+/// The store as the warm path may read it: the file store, or a keychain backend's session
+/// files and what tells, without a keychain call, which profiles have keys.
+pub enum Warm {
+    File(file::FileStore),
+    Split {
+        keys: WarmKeys,
+        sessions: file::FileStore,
+    },
+}
+
+/// A keychain backend's keys as the warm path sees them: its index, or `pass`'s files.
+pub enum WarmKeys {
+    Keychain(index::Index),
+    Pass(pass::PassStore),
+}
+
+/// The store `open` would open, as the warm path reads it: nothing asked of a keychain or
+/// of D-Bus, no prompt (`prompt` is only for the file store, which then says it cannot ask),
+/// the session key only from the kernel keyring. `None` when the backend is not known
+/// without asking.
+pub fn open_warm(options: Options, prompt: Box<dyn Prompt>) -> Option<Warm> {
+    let backend = backend_unasked(&options)?;
+    Some(match backend {
+        Backend::File => Warm::File(open_file(options, prompt)),
+        other => Warm::Split {
+            keys: match other {
+                Backend::Pass => WarmKeys::Pass(pass::PassStore::new(
+                    options.pass_cmd.clone(),
+                    options.pass_dir.clone(),
+                    options.pass_prefix.clone(),
+                    options.index_dir.clone(),
+                )),
+                keychain => {
+                    WarmKeys::Keychain(index::Index::keychain(keychain, &options.index_dir))
+                }
+            },
+            sessions: file::FileStore::sessions(
+                sessions_dir(&options, other),
+                sessions::SessionUnlock {
+                    slot: None,
+                    ttl: options.unlock_ttl,
+                },
+            ),
+        },
+    })
+}
+
+impl Warm {
+    /// Whether `profile`'s keys are stored, as `list` would say; `None` when that cannot be
+    /// told without more (the warm path then steps aside).
+    pub fn keys_stored(&self, profile: &str) -> Option<bool> {
+        match self {
+            Warm::File(store) => store.keys_stored(profile),
+            Warm::Split {
+                keys: WarmKeys::Keychain(index),
+                ..
+            } => Some(index.listing().ok()?.has_keys(profile)),
+            Warm::Split {
+                keys: WarmKeys::Pass(pass),
+                ..
+            } => pass.keys_stored(profile),
+        }
+    }
+
+    /// What `list` shows, as `open`'s store lists it.
+    pub fn list(&self) -> Result<Listing> {
+        match self {
+            Warm::File(store) => store.list(),
+            Warm::Split { keys, sessions } => {
+                let keychain = match keys {
+                    WarmKeys::Keychain(index) => index.listing()?,
+                    WarmKeys::Pass(pass) => pass.list()?,
+                };
+                Ok(split::merge(keychain, sessions.list()?))
+            }
+        }
+    }
+
+    /// A cached session, from the file store or the session files; `None` also where a
+    /// keychain may still hold it (an older vault's layout), which the warm path leaves to
+    /// `vault-full`.
+    pub fn session(&mut self, id: &EntryId) -> Result<Option<Credentials>> {
+        match self {
+            Warm::File(store) => store.get(id),
+            Warm::Split { sessions, .. } => sessions.get(id),
+        }
+    }
 }
 
 /// The file store the options name, unlocked by AWS_VAULT_FILE_PASSPHRASE or by asking
@@ -341,7 +522,7 @@ pub fn default_backend_unasked() -> Option<Backend> {
 }
 
 #[cfg(target_os = "linux")]
-fn secret_service_running() -> bool {
+pub(crate) fn secret_service_running() -> bool {
     use std::time::Duration;
     // With no bus address, libdbus could try to launch a bus: never ask then.
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
@@ -364,7 +545,7 @@ fn secret_service_running() -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn secret_service_running() -> bool {
+pub(crate) fn secret_service_running() -> bool {
     false
 }
 

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use blake2::{Blake2s256, Digest};
 
-use super::fs::{MAX_INDEX, check_dir, lock, private_dir, read_file, write_atomic};
+use super::crypto::Key;
+use super::index::Index;
+use super::sessions::{KeySlot, key_from_text, key_text};
 use super::{Credentials, EntryId, EntryMeta, Listing, Store};
 use crate::error::{Error, Result};
 use std::process::{Output, Stdio};
@@ -134,6 +136,7 @@ pub fn first_line(output: &Output) -> String {
 }
 
 /// vault's entries in a password store.
+#[derive(Clone)]
 pub struct PassStore {
     cmd: String,
     dir: PathBuf,
@@ -180,31 +183,42 @@ impl PassStore {
         self.dir.join(format!("{}.gpg", self.name(id)))
     }
 
-    fn index_path(&self) -> PathBuf {
-        self.index_dir.join("pass-index.json")
-    }
-
     fn read_index(&self) -> Result<Vec<EntryMeta>> {
-        if !check_dir(&self.index_dir)? {
-            return Ok(Vec::new());
-        }
-        let path = self.index_path();
-        match read_file(&path, MAX_INDEX)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::StoreCorrupt {
-                path,
-                problem: e.to_string(),
-            }),
-            None => Ok(Vec::new()),
-        }
+        Index::pass(&self.index_dir).read()
     }
 
     fn update_index(&self, change: impl FnOnce(&mut Vec<EntryMeta>)) -> Result<()> {
-        private_dir(&self.index_dir)?;
-        let _lock = lock(&self.index_dir.join(".pass-index.lock"))?;
-        let mut index = self.read_index()?;
-        change(&mut index);
-        let json = serde_json::to_vec_pretty(&index).expect("the index serializes");
-        write_atomic(&self.index_path(), &json)
+        Index::pass(&self.index_dir).update(".pass-index.lock", change)
+    }
+
+    /// Whether `profile`'s keys are stored, as `list` would say, from their file alone (the
+    /// warm path's question; it runs no `pass`). `None` for a name `list` finds by walking
+    /// folders (one with a `/`) or skips (one starting with `.`): the file alone cannot tell.
+    pub fn keys_stored(&self, profile: &str) -> Option<bool> {
+        if profile.contains('/') || profile.starts_with('.') {
+            return None;
+        }
+        let meta = EntryMeta {
+            id: EntryId::Keys {
+                profile: profile.to_string(),
+            },
+            expiration: None,
+            source: None,
+        };
+        Some(
+            meta.is_valid()
+                && std::fs::symlink_metadata(self.file(&meta.id)).is_ok_and(|m| m.is_file()),
+        )
+    }
+
+    /// The pass name of the session key of the session files `id`: beside `keys/`, never
+    /// listed as an entry.
+    fn session_key_name(&self, id: &str) -> String {
+        if self.prefix.is_empty() {
+            format!("session-keys/{id}")
+        } else {
+            format!("{}/session-keys/{id}", self.prefix)
+        }
     }
 
     /// Runs `pass ARGS`, turning a failure into a plain error with a hint.
@@ -270,6 +284,33 @@ impl PassStore {
                 _ => {}
             }
         }
+    }
+}
+
+/// The session key of this backend's session files: one `pass` entry (hex text), read with
+/// one `pass show`.
+impl KeySlot for PassStore {
+    fn get(&mut self, id: &str) -> Result<Option<Key>> {
+        let name = self.session_key_name(id);
+        let file = self.dir.join(format!("{name}.gpg"));
+        if !std::fs::symlink_metadata(file).is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        let output = self.pass(&["show", "--", &name], None)?;
+        let text = zeroize::Zeroizing::new(output.stdout);
+        key_from_text(&text).map(Some).ok_or_else(|| Error::Pass {
+            problem: format!("`{name}` is not a session key vault wrote"),
+            hint: format!(
+                "remove it with `pass rm {name}`: vault then makes a new one, and new sessions"
+            ),
+        })
+    }
+
+    fn put(&mut self, id: &str, key: &Key) -> Result<()> {
+        let name = self.session_key_name(id);
+        let text = key_text(key);
+        self.pass(&["insert", "-m", "-f", "--", &name], Some(text.as_bytes()))?;
+        Ok(())
     }
 }
 

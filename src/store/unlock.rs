@@ -1,6 +1,7 @@
 //! The unlock cache: after one unlock, the file store's key is kept for
 //! `AWS_VAULT_UNLOCK_TTL` so that later commands in the same login session neither prompt
-//! nor run the KDF. It must not make the key readable outside that session, nor outlive
+//! nor run the KDF; a keychain backend's session key (`Slot::SessionKey`, `sessions.rs`) is
+//! kept the same way, so that they ask the keychain nothing. It must not make the key readable outside that session, nor outlive
 //! the TTL.
 //!
 //! On Linux the key lives in the kernel's keyring, linked into the session keyring (or, for
@@ -17,32 +18,49 @@
 //! does not ask again, and a key that opened only sessions would bring the question back
 //! whenever a session must be made or refreshed. What a process in the unlocking session
 //! could do with the key it can also do by waiting for the passphrase to be typed (it can
-//! wrap `vault` in that session's PATH). `AWS_VAULT_UNLOCK_TTL=0` turns the cache off.
+//! wrap `vault` in that session's PATH). A session key opens less: only that backend's
+//! session files, since its long-lived keys never leave the keychain.
+//! `AWS_VAULT_UNLOCK_TTL=0` turns the cache off, for both.
 
 use std::time::Duration;
 
 use super::crypto::Key;
 
+/// What a cached key opens. Both are cached alike, by the same code, with the same rights, in
+/// the same keyring, for the same `AWS_VAULT_UNLOCK_TTL`: only the description differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The file store's data key (`vault:file-store:<store id>`).
+    FileStore,
+    /// The session key of a keychain backend's session files (`vault:session-key:<id>`):
+    /// the key kept in that keychain, cached so that a warm command asks the keychain
+    /// nothing.
+    SessionKey,
+}
+
 /// The cached key of the store with this id, if any.
-pub fn get(store_id: &str) -> Option<Key> {
-    imp::get(&description(store_id))
+pub fn get(slot: Slot, store_id: &str) -> Option<Key> {
+    imp::get(&description(slot, store_id))
 }
 
 /// Caches the key for `ttl`; a zero `ttl` caches nothing. Failures are only logged.
-pub fn put(store_id: &str, key: &Key, ttl: Duration) {
+pub fn put(slot: Slot, store_id: &str, key: &Key, ttl: Duration) {
     if ttl.is_zero() {
         return;
     }
-    imp::put(&description(store_id), key, ttl);
+    imp::put(&description(slot, store_id), key, ttl);
 }
 
 /// Drops a cached key (after it turned out not to fit the store).
-pub fn forget(store_id: &str) {
-    imp::forget(&description(store_id));
+pub fn forget(slot: Slot, store_id: &str) {
+    imp::forget(&description(slot, store_id));
 }
 
-fn description(store_id: &str) -> String {
-    format!("vault:file-store:{store_id}")
+fn description(slot: Slot, store_id: &str) -> String {
+    match slot {
+        Slot::FileStore => format!("vault:file-store:{store_id}"),
+        Slot::SessionKey => format!("vault:session-key:{store_id}"),
+    }
 }
 
 #[cfg(target_os = "linux")]
