@@ -386,18 +386,25 @@ fn secret_service_add_list_remove() {
 #[test]
 fn picks_the_secret_service_when_it_is_running() {
     let home = home_with_keys();
+    let record = home.path().join(".local/share/vault/backend");
     let runs = session(
         &home,
         Bus::Keyring,
         false,
         [
             r#""$VAULT" --debug list --credentials"#,
+            "test -e ~/.local/share/vault/backend && echo recorded || echo none",
             r#""$VAULT" --debug add --env auto"#,
             "secret-tool lookup service vault-aws username keys:auto",
+            "cat ~/.local/share/vault/backend",
             r#""$VAULT" --backend secret-service list --credentials"#,
             r#"AWS_VAULT_BACKEND=file "$VAULT" --debug list --credentials"#,
+            // The recorded backend is used without asking the bus; listing reads vault's
+            // index only, so it answers without one.
             r#"env -u DBUS_SESSION_BUS_ADDRESS "$VAULT" --debug list --credentials"#,
-            r#"DBUS_SESSION_BUS_ADDRESS= "$VAULT" --debug list --credentials"#,
+            // What needs the Secret Service says where the choice was recorded.
+            r#"env -u DBUS_SESSION_BUS_ADDRESS "$VAULT" remove -f auto"#,
+            r#"DBUS_SESSION_BUS_ADDRESS= "$VAULT" remove -f auto"#,
             r#""$VAULT" --debug remove -f auto"#,
             "secret-tool search --all service vault-aws",
             // The process check sees this session's daemons while they run.
@@ -406,18 +413,34 @@ fn picks_the_secret_service_when_it_is_running() {
     );
     assert_backend(&runs[0], "secret-service");
     assert_prints(&runs[0], "");
-    assert_backend(&runs[1], "secret-service");
-    assert_prints(&runs[1], "Added credentials to profile \"auto\" in vault\n");
-    assert_item(&runs[2], "auto", SECRET);
-    assert_prints(&runs[3], "auto\n");
-    assert_backend(&runs[4], "file");
-    assert_prints(&runs[4], "");
-    assert_backend(&runs[5], "file");
+    assert_prints(&runs[1], "none\n");
+    assert_backend(&runs[2], "secret-service");
+    assert_prints(&runs[2], "Added credentials to profile \"auto\" in vault\n");
+    assert!(
+        runs[2].stderr.contains("store: recorded the secret-service backend in"),
+        "{:#?}",
+        runs[2]
+    );
+    assert_item(&runs[3], "auto", SECRET);
+    assert_prints(&runs[4], "secret-service\n");
+    assert_prints(&runs[5], "auto\n");
     assert_backend(&runs[6], "file");
+    assert_prints(&runs[6], "");
     assert_backend(&runs[7], "secret-service");
-    assert_prints(&runs[7], "Deleted credentials.\n");
-    assert_prints(&runs[8], "");
-    assert_prints(&runs[9], "1\n1\n");
+    assert_prints(&runs[7], "auto\n");
+    let gone = format!(
+        "error: your vault is in the secret-service backend (recorded in `{0}`), which is not \
+         there: there is no D-Bus session bus here (DBUS_SESSION_BUS_ADDRESS is not set)\n\
+         hint: run vault where that backend is (your desktop session, say), or name one with \
+         --backend or AWS_VAULT_BACKEND; to have vault choose again, remove it: `rm {0}`\n",
+        record.display()
+    );
+    assert_eq!(runs[8].fails(), gone);
+    assert_eq!(runs[9].fails(), gone);
+    assert_backend(&runs[10], "secret-service");
+    assert_prints(&runs[10], "Deleted credentials.\n");
+    assert_prints(&runs[11], "");
+    assert_prints(&runs[12], "1\n1\n");
     assert_eq!(files_containing(home.path(), SECRET), Vec::<PathBuf>::new());
 }
 
