@@ -461,6 +461,14 @@ impl Error {
                 "other entries are unaffected; remove the damaged file, or restore it from a backup"
                     .to_string(),
             ),
+            Error::BackendUnavailable { problem, .. }
+                if problem.contains("prompt was dismissed") || problem.contains("is locked") =>
+            {
+                Some(
+                    "unlock the keyring (in your desktop session, or in its keyring manager such as Seahorse), then try again"
+                        .to_string(),
+                )
+            }
             Error::BackendUnavailable { .. } => Some(
                 "choose another backend with --backend or AWS_VAULT_BACKEND (`file` works anywhere)"
                     .to_string(),

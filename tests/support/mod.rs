@@ -4,6 +4,7 @@
 //! Each integration test file declares `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod desktop;
 pub mod federation;
 pub mod users;
 
