@@ -199,6 +199,10 @@ pub enum Error {
     ImportIncomplete {
         failed: usize,
     },
+    /// `import credentials-file`: another program wrote the file while vault imported it.
+    CredentialsFileChanged {
+        path: PathBuf,
+    },
     /// Something vault does not do yet, said plainly.
     Unsupported {
         profile: String,
@@ -441,6 +445,9 @@ impl Error {
                 crate::paths::display_path(path)
             )),
             Error::Importable { command, .. } => Some(format!("import them with `{command}`")),
+            Error::CredentialsFileChanged { .. } => Some(
+                "the keys are in the vault now; run `vault import credentials-file` again to take them out of the file".to_string(),
+            ),
             Error::ImportIncomplete { .. } => Some(
                 "everything else was imported; the lines above say why each was not".to_string(),
             ),
@@ -735,6 +742,11 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "cannot import from {source}: {problem}")
             }
+            Error::CredentialsFileChanged { path } => write!(
+                f,
+                "`{}` changed while vault was importing its keys, so vault left it as it is",
+                crate::paths::display_path(path)
+            ),
             Error::ImportIncomplete { failed } => {
                 write!(f, "{failed} not imported")
             }
