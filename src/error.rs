@@ -81,6 +81,20 @@ pub enum Error {
         path: PathBuf,
         problem: String,
     },
+    /// `~/.aws/sso/cache` belongs to another user or others may change it (owner and
+    /// permission bits as found; `user` is the effective uid vault runs as).
+    SsoCacheFolder {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+        user: u32,
+    },
+    /// An SSO endpoint override that IAM Identity Center tokens must not be sent to.
+    SsoEndpoint {
+        variable: &'static str,
+        url: String,
+        problem: String,
+    },
     /// No usable SSO token and no person to sign in.
     SsoLogin {
         session: String,
@@ -381,6 +395,19 @@ impl Error {
             Error::SsoTokenFile { .. } => Some(
                 "sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file".to_string(),
             ),
+            Error::SsoCacheFolder {
+                path, owner, user, ..
+            } if owner != user => Some(format!(
+                "if it should be yours, have root run `chown {user} {}`; otherwise remove it (vault and the AWS CLI make it again)",
+                shell_quote(path)
+            )),
+            Error::SsoCacheFolder { path, .. } => Some(format!(
+                "run `chmod go-w {}` (0755 or 0700 is fine), and check that no file in it was put there by someone else",
+                shell_quote(path)
+            )),
+            Error::SsoEndpoint { variable, .. } => Some(format!(
+                "set `{variable}` to an https URL, or to http://127.0.0.1:PORT for a local emulator; unset, AWS's endpoint is used"
+            )),
             Error::SsoLogin { profile, .. } => Some(format!("run `vault sso login {profile}`")),
             Error::SsoLoginFailed { .. } => {
                 Some("try again with `vault sso login PROFILE` (`--use-device-code` without a browser)".to_string())
@@ -669,6 +696,36 @@ impl fmt::Display for Error {
                 f,
                 "the SSO token file `{}` cannot be used: {problem}",
                 path.display()
+            ),
+            Error::SsoCacheFolder {
+                path,
+                owner,
+                mode,
+                user,
+            } => {
+                if owner != user {
+                    write!(
+                        f,
+                        "vault will not use the SSO token cache `{}`: it belongs to uid {owner}, not to you (uid {user})",
+                        path.display()
+                    )
+                } else {
+                    write!(
+                        f,
+                        "vault will not use the SSO token cache `{}`: other users can change it (mode {:04o})",
+                        path.display(),
+                        mode & 0o7777
+                    )
+                }
+            }
+            Error::SsoEndpoint {
+                variable,
+                url,
+                problem,
+            } => write!(
+                f,
+                "vault will not send IAM Identity Center tokens to `{}` (`{variable}`): {problem}",
+                crate::text::printable(url)
             ),
             Error::SsoLogin {
                 session, problem, ..

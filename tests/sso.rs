@@ -16,24 +16,38 @@ use support::{FakeSso, Run, World, python, wait_all};
 
 const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
-/// A browser: fetches the URL it is given and follows the redirect to vault's callback.
-/// With `WRONG_STATE` it first calls the callback with another `state`. Each run appends a
-/// line to `browser.log` (one line per tab opened).
+/// A browser: fetches the URL it is given (vault's local page), then the sign-in page that
+/// one redirects to, following the redirect to vault's callback. With `WRONG_STATE` it first
+/// calls the callback with another `state`. Each run appends a line to `browser.log` (one
+/// line per tab opened: its argv) and the sign-in page to `pages.log`.
 const BROWSER: &str = r#"
-import os, sys, urllib.parse, urllib.request
+import os, sys, urllib.error, urllib.parse, urllib.request
 url = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "browser.log"), "a") as log:
-    log.write(url + "\n")
+    log.write(" ".join(sys.argv[1:]) + "\n")
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+try:
+    urllib.request.build_opener(Stay).open(url, timeout=10)
+    page = url
+except urllib.error.HTTPError as e:
+    page = e.headers.get("Location", url)
+with open(os.path.join(here, "pages.log"), "a") as log:
+    log.write(page + "\n")
 if os.environ.get("WRONG_STATE"):
-    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page).query))
     bad = q["redirect_uri"] + "?code=stolen&state=not-" + q["state"]
     try:
         urllib.request.urlopen(bad, timeout=10)
     except urllib.error.HTTPError as e:
         with open(os.path.join(here, "wrong-state.status"), "w") as f:
             f.write(str(e.code))
-urllib.request.urlopen(url, timeout=30).read()
+try:
+    urllib.request.urlopen(page, timeout=30).read()
+except urllib.error.HTTPError:
+    pass
 "#;
 
 struct Sso {
