@@ -1146,7 +1146,7 @@ fn another_user_s_callback_is_refused_and_the_sign_in_goes_on_with_the_browser_s
 }
 
 /// A browser that first opens two hostile connections of the same user to vault's port: a
-/// slowloris on the callback (a byte every 0.2 s for up to 30 s) and a 256 MiB flood with no
+/// slowloris on the callback (a byte every 0.2 s for up to 30 s) and a 512 MiB flood with no
 /// line end. It writes what each got, and vault's peak memory (vault is its parent), then
 /// signs in.
 const STALLING_BROWSER: &str = r#"
@@ -1178,7 +1178,7 @@ def flood():
     chunk = b"A" * 65536
     sent = 0
     try:
-        while sent < 256 << 20:
+        while sent < 512 << 20:
             s.sendall(chunk)
             sent += len(chunk)
         out["flood"] = "all sent"
@@ -1236,7 +1236,10 @@ fn a_slow_or_huge_connection_does_not_stall_the_sign_in() {
     assert_eq!(field("trickle"), "HTTP/1.1 408 Request Timeout", "{stall}");
     assert_eq!(field("flood"), "cut off", "{stall}");
     let peak: u64 = field("peak_kib").parse().unwrap();
-    assert!(peak < 128 * 1024, "vault's peak memory {peak} KiB: {stall}");
+    assert!(peak < 256 * 1024, "vault's peak memory {peak} KiB: {stall}");
+    eprintln!(
+        "vault's peak memory with a 512 MiB flood and a slowloris on its callback port: {peak} KiB"
+    );
     assert_eq!(exchanged_codes(&sso).len(), 1);
     assert_local_page_only(&sso);
 }
