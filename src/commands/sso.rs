@@ -146,7 +146,11 @@ fn run_login(context: &super::Context, args: &SsoLoginArgs) -> Result<()> {
         (None, None) => unreachable!("clap requires one"),
     };
     let options = login::Options {
-        device_code: args.use_device_code,
+        device_code: match (args.use_device_code, args.use_authorization_code) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
         no_browser: args.no_browser,
     };
     let hint = args

@@ -101,6 +101,36 @@ impl fmt::Display for Error {
                 "the SSO token file `{}` cannot be used: {problem}",
                 path.display()
             ),
+            Error::SsoCacheFolder {
+                path,
+                owner,
+                mode,
+                user,
+            } => {
+                if owner != user {
+                    write!(
+                        f,
+                        "vault will not use the SSO token cache `{}`: it belongs to uid {owner}, not to you (uid {user})",
+                        path.display()
+                    )
+                } else {
+                    write!(
+                        f,
+                        "vault will not use the SSO token cache `{}`: other users can change it (mode {:04o})",
+                        path.display(),
+                        mode & 0o7777
+                    )
+                }
+            }
+            Error::SsoEndpoint {
+                variable,
+                url,
+                problem,
+            } => write!(
+                f,
+                "vault will not send IAM Identity Center tokens to `{}` (`{variable}`): {problem}",
+                crate::text::printable(url)
+            ),
             Error::SsoLogin {
                 session, problem, ..
             } => write!(

@@ -87,6 +87,20 @@ pub enum Error {
         path: PathBuf,
         problem: String,
     },
+    /// `~/.aws/sso/cache` belongs to another user or others may change it (owner and
+    /// permission bits as found; `user` is the effective uid vault runs as).
+    SsoCacheFolder {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+        user: u32,
+    },
+    /// An SSO endpoint override that IAM Identity Center tokens must not be sent to.
+    SsoEndpoint {
+        variable: &'static str,
+        url: String,
+        problem: String,
+    },
     /// No usable SSO token and no person to sign in.
     SsoLogin {
         session: String,

@@ -43,6 +43,13 @@ fn timeouts() -> Result<(RetryConfig, TimeoutConfig)> {
 }
 
 fn portal(endpoint: &Endpoint) -> Result<aws_sdk_sso::Client> {
+    if let Some(url) = endpoint.url {
+        super::check_endpoint("AWS_ENDPOINT_URL_SSO", url)?;
+    }
+    crate::debug!(
+        "the IAM Identity Center portal at {} gets the access token",
+        super::shown(endpoint.url, "portal.sso", endpoint.region)
+    );
     let (retry, timeout) = timeouts()?;
     let mut config = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -58,6 +65,13 @@ fn portal(endpoint: &Endpoint) -> Result<aws_sdk_sso::Client> {
 
 fn oidc(endpoint: &Endpoint) -> Result<aws_sdk_ssooidc::Client> {
     use aws_sdk_ssooidc::config as c;
+    if let Some(url) = endpoint.url {
+        super::check_endpoint("AWS_ENDPOINT_URL_SSO_OIDC", url)?;
+    }
+    crate::debug!(
+        "SSO OIDC at {} gets the client secret (and a code or refresh token)",
+        super::shown(endpoint.url, "oidc", endpoint.region)
+    );
     let attempt = attempt_timeout()?;
     let mut config = c::Builder::new()
         .behavior_version(c::BehaviorVersion::latest())

@@ -184,6 +184,19 @@ def run_checks(c: Checker, endpoint: str, moto_endpoint: str, tmp: str) -> None:
 
     c.check("device flow: access_denied and expired_token", denial_and_expiry)
 
+    def hostile_verification_uri() -> None:
+        reg = oidc.register_client(clientName="check", clientType="public")
+        args = dict(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=START_URL)
+        for uri in ("--gpu-launcher=touch /tmp/x", "file:///etc/passwd"):
+            control(endpoint, "/_fake/config", {"verification_uri_complete": uri})
+            dev = oidc.start_device_authorization(**args)
+            assert dev["verificationUriComplete"] == uri, dev
+        control(endpoint, "/_fake/config", {"verification_uri_complete": None})
+        dev = oidc.start_device_authorization(**args)
+        assert dev["verificationUriComplete"].startswith(dev["verificationUri"] + "?request_uri="), dev
+
+    c.check("device flow: the verification_uri_complete knob answers any text as it is", hostile_verification_uri)
+
     def pkce() -> None:
         reg = oidc.register_client(
             clientName="check",

@@ -37,7 +37,9 @@ Test controls (JSON):
 * ``GET /_fake/log``: every request as ``{"op", "body"/"query", "bearer"}`` in order.
 * ``POST /_fake/config``: knobs, e.g. ``{"expires_in": 600, "pending_polls": 2,
   "device_errors": ["SlowDownException"], "deny": true, "registration_seconds": 5,
-  "portal_401": 1, "token_delay": 0.5}``.
+  "portal_401": 1, "token_delay": 0.5}``; ``{"verification_uri_complete": "--x"}`` makes
+  StartDeviceAuthorization answer that ``verificationUriComplete`` as it is (a hostile or
+  broken server, for the browser-opener tests; ``null`` restores the default).
 * ``POST /_fake/issue``: ``{"scopes": true}`` mints a token as a login would
   (registration + token) and returns ``{accessToken, refreshToken?, clientId,
   clientSecret, expiresIn, registrationExpiresAt}``, for tests that start logged in.
@@ -94,6 +96,7 @@ class Fake:
             "token_delay": 0.0,
             "interval": 1,
             "page_size": 2,
+            "verification_uri_complete": None,
         }
 
     def count(self, op: str) -> None:
@@ -143,7 +146,8 @@ class Fake:
             "userCode": user_code,
             "verificationUri": uri,
             # Since 2026 AWS no longer puts the code here (ByteNess#440).
-            "verificationUriComplete": f"{uri}?request_uri=req-{secrets.token_hex(4)}",
+            "verificationUriComplete": self.config["verification_uri_complete"]
+            or f"{uri}?request_uri=req-{secrets.token_hex(4)}",
             "expiresIn": 600,
             "interval": int(self.config["interval"]),
         }
