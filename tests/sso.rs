@@ -989,3 +989,210 @@ fn console_login_with_an_sso_profile_and_a_role_on_top() {
     let arn = sso.arn("partner-via-sso");
     assert!(arn.starts_with(&assumed("partner")), "{arn}");
 }
+
+/// `[profile NAME]` as `sso populate` writes it for the session `my-sso`.
+fn populated(name: &str, account: &str, role: &str) -> String {
+    format!(
+        "[profile {name}]\nsso_session = my-sso\nsso_account_id = {account}\nsso_role_name = {role}\n"
+    )
+}
+
+// Security review 2, finding 2: a role name with line ends added `[default]` with a
+// `credential_process`. Now only 12-digit account IDs and AWS's role-name characters get
+// through, each skipped one is named (escaped) on stderr, and the file gets nothing else.
+#[test]
+fn populate_skips_what_a_hostile_portal_sends_and_writes_nothing_else() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake.config(json!({"hostile": true}));
+    let warnings = "\
+warning: skipped account `123456789012\\n[default]\\ncredential_process = sh -c 'echo pwned > pwned'` (`Evil`): an account ID is 12 digits
+warning: skipped account `12345` (`Short`): an account ID is 12 digits
+warning: skipped role `ReadOnly\\n\\n[default]\\ncredential_process = sh -c 'echo pwned > pwned'\\n#` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `Read Only` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `admin\\u{1b}]0;owned\\u{7}` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `ops;#x` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+";
+    let expected = [
+        populated("development-admin", "123456789012", "admin"),
+        populated("development-readonly", "123456789012", "readonly"),
+        populated("production-readonly", "210987654321", "readonly"),
+        populated("sandbox-admin", "333333333333", "admin"),
+        populated("sandbox-poweruser", "333333333333", "poweruser"),
+        populated("sandbox-readonly", "333333333333", "readonly"),
+        populated(
+            "shady-default-region-evil-readonly",
+            "444444444444",
+            "readonly",
+        ),
+    ]
+    .join("\n");
+    let args = ["sso", "populate", "--sso-session", "my-sso"];
+    let run = sso.run(&args);
+    assert_eq!(run.ok(), expected);
+    assert_eq!(run.stderr, warnings);
+    // The skipped accounts were never sent back to the portal.
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    let asked: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "ListAccountRoles")
+        .map(|e| e["query"]["account_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        asked
+            .iter()
+            .all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())),
+        "{asked:?}"
+    );
+
+    let config_path = sso.home().path().join(".aws/config");
+    let before = std::fs::read_to_string(&config_path).unwrap();
+    let mut write = args.to_vec();
+    write.push("--write");
+    let run = sso.run(&write);
+    assert_eq!(run.ok(), "");
+    assert_eq!(
+        run.stderr,
+        format!("{warnings}Added 7 profiles to `~/.aws/config` (0 already there)\n")
+    );
+    let after = std::fs::read_to_string(&config_path).unwrap();
+    assert_eq!(after, format!("{before}\n{expected}"));
+    // boto3 reads the same file the same way: no `[default]`, no `credential_process`.
+    let script = r#"
+import configparser, json, os, sys
+import botocore.session
+s = botocore.session.Session()
+profiles = s.full_config["profiles"]
+print(json.dumps({"default": "default" in profiles,
+                  "keys": sorted({k for p in profiles.values() for k in p})}))
+"#;
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .env("HOME", sso.home().path())
+        .env("AWS_CONFIG_FILE", &config_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["default"], false);
+    assert!(
+        !seen["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "credential_process"),
+        "{seen}"
+    );
+    assert!(!sso.home().path().join("pwned").exists());
+}
+
+#[test]
+fn populate_refuses_a_prefix_or_region_that_is_not_plain() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let run = sso.run(&[
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--prefix",
+        "x]\n[default",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: `--prefix`: `x]\\n[default` can only hold letters, digits and `-/.%@_:+`\n"
+    );
+    let run = sso.run(&[
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--region",
+        "eu-west-1 #",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: `--region`: `eu-west-1 #` is not a region name (like `eu-west-1`)\n"
+    );
+    assert_eq!(sso.fake.calls("ListAccounts"), 0);
+}
+
+// Issue 12, item 3: the portal answers HTTP 429 TooManyRequestsException; populate backs off
+// (the SDK's jittered retry, and its own pause) and says so once it is done.
+#[test]
+fn populate_backs_off_when_the_portal_throttles() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake.config(json!({"throttle_next": 3}));
+    let run = sso.run(&["sso", "populate", "--sso-session", "my-sso"]);
+    assert_eq!(run.ok().matches("[profile ").count(), 6);
+    assert_eq!(
+        run.stderr,
+        "listed roles of 3 of 3 accounts (the portal throttled 3 requests; slowed down)\n"
+    );
+    assert_eq!(sso.fake.calls("TooManyRequests"), 3);
+}
+
+// Issue 12, item 3: 700 accounts (1050 roles) from a portal that refuses any request above
+// 20 in a sliding second, as the real one documents: populate finishes with every profile,
+// and says how far it has got now and then. The time it took is printed, not asserted.
+#[test]
+fn populate_lists_700_accounts_within_the_portal_s_rate() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake
+        .config(json!({"accounts": 700, "page_size": 100, "rate_limit": 20}));
+    let started = std::time::Instant::now();
+    let run = sso.run(&["sso", "populate", "--sso-session", "my-sso"]);
+    let took = started.elapsed();
+    let mut expected = Vec::new();
+    for i in 0..700u64 {
+        let account = (100_000_000_000 + i).to_string();
+        if i % 2 == 0 {
+            expected.push(populated(&format!("account-{i}-admin"), &account, "Admin"));
+        }
+        expected.push(populated(
+            &format!("account-{i}-readonly"),
+            &account,
+            "ReadOnly",
+        ));
+    }
+    assert_eq!(run.ok(), expected.join("\n"));
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(!lines.is_empty(), "no progress on stderr");
+    for line in &lines {
+        let rest = line
+            .strip_prefix("listed roles of ")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(rest.contains(" of 700 accounts"), "{line}");
+    }
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("listed roles of 700 of 700 accounts")
+    );
+    // At most one line every five seconds, plus the last.
+    assert!(
+        lines.len() <= 2 + took.as_secs() as usize / 5,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sso.fake.calls("ListAccountRoles"), 700);
+    eprintln!(
+        "populate of 700 accounts: {:.1} s, {} requests refused with 429, stderr:\n{}",
+        took.as_secs_f64(),
+        sso.fake.calls("TooManyRequests"),
+        run.stderr
+    );
+}

@@ -3,9 +3,9 @@
 //! and portal calls are `crate::sso`'s. Must not: print a token, or change a byte of the
 //! config other than appending (populate --write).
 
-use std::io::Write as _;
+mod populate;
 
-use crate::cli::{SsoCommand, SsoLoginArgs, SsoLogoutArgs, SsoPopulateArgs};
+use crate::cli::{SsoCommand, SsoLoginArgs, SsoLogoutArgs};
 use crate::config::Config;
 use crate::config::resolve::{Base, Overrides, Resolver, place};
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ pub fn run(context: &super::Context, command: &SsoCommand) -> Result<()> {
     match command {
         SsoCommand::Login(args) => run_login(context, args),
         SsoCommand::Logout(args) => run_logout(context, args),
-        SsoCommand::Populate(args) => run_populate(context, args),
+        SsoCommand::Populate(args) => populate::run(context, args),
     }
 }
 
@@ -230,132 +230,4 @@ fn run_logout(context: &super::Context, args: &SsoLogoutArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `Dev Account` -> `dev-account`: a profile-name-safe form of an account name.
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || "_.".contains(c) {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_string()
-}
-
-/// The text of the new profiles: one per (account, role) that has no section yet.
-pub fn populate_text(
-    config: &Config,
-    session: &str,
-    pairs: &[(String, String, String)],
-    prefix: &str,
-    region: Option<&str>,
-) -> (String, usize) {
-    let mut text = String::new();
-    let mut added = 0;
-    let mut seen = std::collections::HashSet::new();
-    for (account_id, account_name, role) in pairs {
-        let name_part = match slug(account_name).as_str() {
-            "" => account_id.clone(),
-            slug => slug.to_string(),
-        };
-        let name = format!("{prefix}{name_part}-{}", slug(role));
-        if config.profiles.get(&name).is_some() || !seen.insert(name.clone()) {
-            continue;
-        }
-        text.push_str(&format!(
-            "\n[profile {name}]\nsso_session = {session}\nsso_account_id = {account_id}\nsso_role_name = {role}\n"
-        ));
-        if let Some(region) = region {
-            text.push_str(&format!("region = {region}\n"));
-        }
-        added += 1;
-    }
-    (text, added)
-}
-
-fn run_populate(context: &super::Context, args: &SsoPopulateArgs) -> Result<()> {
-    let config = super::load_config()?;
-    let settings = context.settings()?;
-    let mut store = context.store()?;
-    let session = named(&config, &args.sso_session)?;
-    let login = login::person_present(&super::var).then(login::Options::default);
-    let hint = format!("--sso-session {}", args.sso_session);
-    let mut sso = sso_context(store.as_mut(), settings.sso_shared_cache, hint, login);
-    let token = sso.token(&session, None)?;
-    let url = sso::endpoint_url("AWS_ENDPOINT_URL_SSO", &super::var);
-    let endpoint = aws::Endpoint {
-        region: &session.region,
-        url: url.as_deref(),
-    };
-    let failed = |e: aws::Failure| e.into_error("sso.ListAccounts", &endpoint, "portal.sso");
-    let mut accounts = aws::accounts(&endpoint, &token.access_token).map_err(failed)?;
-    accounts.sort();
-    let mut pairs = Vec::new();
-    for (account_id, account_name) in accounts {
-        let mut roles = aws::roles(&endpoint, &token.access_token, &account_id)
-            .map_err(|e| e.into_error("sso.ListAccountRoles", &endpoint, "portal.sso"))?;
-        roles.sort();
-        for role in roles {
-            pairs.push((account_id.clone(), account_name.clone(), role));
-        }
-    }
-    let (text, added) = populate_text(
-        &config,
-        &args.sso_session,
-        &pairs,
-        &args.prefix,
-        args.region.as_deref(),
-    );
-    if !args.write {
-        return super::print(text.trim_start_matches('\n'));
-    }
-    if added > 0 {
-        append(&config.config_path, &text)?;
-    }
-    eprintln!(
-        "Added {added} profile{} to `{}` ({} already there)",
-        if added == 1 { "" } else { "s" },
-        super::display_path(&config.config_path),
-        pairs.len() - added
-    );
-    Ok(())
-}
-
-/// Appends `text` to the config file: the existing bytes are not touched (a newline is
-/// added first only when the file does not end with one).
-fn append(path: &std::path::Path, text: &str) -> Result<()> {
-    let existing = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(store::fs::io_error("read", path)(e)),
-    };
-    let mut text = text.to_string();
-    if existing.is_empty() {
-        text = text.trim_start_matches('\n').to_string();
-    } else if !existing.ends_with(b"\n") {
-        text.insert(0, '\n');
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(store::fs::io_error("open", path))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(store::fs::io_error("write", path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slug("Dev Account"), "dev-account");
-        assert_eq!(slug("  Prod (EU)! "), "prod-eu");
-        assert_eq!(slug("ünï"), "n");
-    }
 }
