@@ -51,9 +51,13 @@ pub enum Error {
     WebIdentityWithoutRole {
         profile: String,
     },
-    SsoSessionMissing {
-        profile: String,
-        session: String,
+    /// A setting of the config that cannot be used, named with its file, line and key.
+    ConfigSetting {
+        path: PathBuf,
+        line: usize,
+        /// Names the key: "`sso_start_url` must use https: ...".
+        problem: String,
+        hint: Option<String>,
     },
     SsoSetting {
         profile: String,
@@ -378,6 +382,7 @@ impl Error {
             Error::Unsupported { .. } => {
                 Some("run `vault show PROFILE` to see the chain; other profiles still work".to_string())
             }
+            Error::ConfigSetting { hint, .. } => hint.clone(),
             Error::SsoTokenFile { .. } => Some(
                 "sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file".to_string(),
             ),
@@ -640,9 +645,15 @@ impl fmt::Display for Error {
                 f,
                 "profile `{profile}` has a `web_identity_token_file` but `role_arn` was missing"
             ),
-            Error::SsoSessionMissing { profile, session } => write!(
+            Error::ConfigSetting {
+                path,
+                line,
+                problem,
+                ..
+            } => write!(
                 f,
-                "sso-session named `{session}` (referenced by profile `{profile}`) was not found"
+                "`{}` line {line}: {problem}",
+                crate::paths::display_path(path)
             ),
             Error::SsoSetting { profile, problem } => {
                 write!(f, "profile `{profile}`: {problem}")

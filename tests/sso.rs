@@ -557,33 +557,93 @@ fn bad_token_files_are_clear_errors_and_left_alone() {
     }
 }
 
+// Issue 12, item 2: every SSO validation error names the file, the line and the key.
 #[test]
 fn config_errors_name_the_file_line_and_key() {
     let sso = Sso::new();
-    let check = |config: &str, expect: &str| {
+    let session =
+        "[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n";
+    let check = |config: &str, args: &[&str], expect: &str| {
         sso.home().config(config);
-        let run = sso.run(&["export", "p"]);
-        assert!(run.fails().starts_with(expect), "{}", run.stderr);
+        let run = sso.run(args);
+        assert_eq!(run.fails(), expect, "{config}");
     };
+    let export = ["export", "p"];
     check(
-        "[profile p]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n",
-        "error: sso-session named `nope` (referenced by profile `p`) was not found",
+        "[profile p]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = r\n",
+        &export,
+        "error: `~/.aws/config` line 2: `sso_session`: sso-session named `nope` (referenced by profile `p`) was not found\n\
+         hint: add `[sso-session nope]` with `sso_start_url` and `sso_region` to the config\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (config file line 3)",
+        &format!(
+            "[profile p]\nsso_session = ss\nsso_account_id = 111111111111\nsso_role_name = r\n{session}"
+        ),
+        &export,
+        "error: `~/.aws/config` line 2: `sso_session`: sso-session named `ss` (referenced by profile `p`) was not found\n\
+         hint: did you mean `s`?\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: `sso_start_url` must use https: `http://x.awsapps.com/start` (config file line 7)",
+        &format!(
+            "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 111111111111\nsso_role_name = r\n{session}"
+        ),
+        &export,
+        "error: `~/.aws/config` line 3: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (profile `p` names `s`)\n\
+         hint: remove it from `[profile p]`; `[sso-session s]` holds it\n",
+    );
+    let http = "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n";
+    let https_error = "error: `~/.aws/config` line 7: `sso_start_url` of `[sso-session s]` must use https: `http://x.awsapps.com/start`\n\
+         hint: start URLs look like `https://d-1234567890.awsapps.com/start`\n";
+    check(http, &export, https_error);
+    check(http, &["sso", "login", "p"], https_error);
+    check(http, &["sso", "login", "--sso-session", "s"], https_error);
+    let no_region = "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\n";
+    let no_region_error = "error: `~/.aws/config` line 5: `[sso-session s]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[sso-session s]`\n";
+    check(no_region, &export, no_region_error);
+    check(
+        no_region,
+        &["sso", "login", "--sso-session", "s"],
+        no_region_error,
+    );
+    let legacy = "[default]\nregion = eu-west-1\n\n[profile p]\nsso_start_url = http://x.awsapps.com/start\nsso_account_id = 111111111111\nsso_role_name = r\n";
+    check(
+        legacy,
+        &export,
+        "error: `~/.aws/config` line 4: `[profile p]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[profile p]`\n",
     );
     check(
-        "[profile p]\nsso_start_url = https://x.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n",
-        "error: profile `p`: it is configured to use SSO but is missing required configuration: sso_region",
+        &legacy.replace("sso_account_id", "sso_region = eu-west-1\nsso_account_id"),
+        &["sso", "login", "p"],
+        "error: `~/.aws/config` line 5: `sso_start_url` of `[profile p]` must use https: `http://x.awsapps.com/start`\n\
+         hint: start URLs look like `https://d-1234567890.awsapps.com/start`\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_account_id = 1\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: if `sso_account_id` is set, then `sso_role_name` must also be set (`sso_account_id` is at config file line 3)",
+        &format!("[profile p]\nsso_session = s\nsso_account_id = 111111111111\n{session}"),
+        &export,
+        "error: `~/.aws/config` line 3: if `sso_account_id` is set, then `sso_role_name` must also be set (profile `p`)\n\
+         hint: add `sso_role_name` to `[profile p]`\n",
+    );
+    check(
+        &format!("[profile p]\nsso_session = s\n{session}"),
+        &export,
+        "error: `~/.aws/config` line 2: profile `p` names the sso-session `s` but no `sso_account_id` and `sso_role_name`, so it can sign in (`vault sso login p`) but gives no credentials\n\
+         hint: add `sso_account_id` and `sso_role_name` to `[profile p]`; `vault sso populate --sso-session s` lists the ones you have\n",
+    );
+    // AWS_CONFIG_FILE elsewhere: that file is named.
+    let elsewhere = sso.home().write("elsewhere/config", no_region);
+    let run = Run::from(
+        sso.home()
+            .command(["export", "p"])
+            .env("AWS_CONFIG_FILE", &elsewhere)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        run.fails(),
+        "error: `~/elsewhere/config` line 5: `[sso-session s]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[sso-session s]`\n"
     );
 }
 

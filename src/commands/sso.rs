@@ -7,7 +7,7 @@ mod populate;
 
 use crate::cli::{SsoCommand, SsoLoginArgs, SsoLogoutArgs};
 use crate::config::Config;
-use crate::config::resolve::{Base, Overrides, Resolver, place};
+use crate::config::resolve::{self, Base, Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::settings::default_file_dir;
 use crate::sso::{self, Session, aws, cache, login};
@@ -23,49 +23,32 @@ pub fn run(context: &super::Context, command: &SsoCommand) -> Result<()> {
 
 /// `[sso-session NAME]` as a session: its start URL (https) and region are required.
 fn named(config: &Config, name: &str) -> Result<Session> {
-    let bad = |problem: String| Error::BadValue {
-        name: "--sso-session",
-        problem,
-    };
     let Some(section) = config.profiles.sso_session(name) else {
-        return Err(bad(format!(
-            "there is no `[sso-session {name}]` in `{}`",
-            super::display_path(&config.config_path)
-        )));
+        return Err(Error::BadValue {
+            name: "--sso-session",
+            problem: format!(
+                "there is no `[sso-session {name}]` in `{}`",
+                super::display_path(&config.config_path)
+            ),
+        });
     };
-    let at = place(section.origin.file, section.origin.line);
-    let get = |key: &str| {
-        section
-            .get(key)
-            .map(str::to_string)
-            .ok_or_else(|| bad(format!("`[sso-session {name}]` ({at}) is missing `{key}`")))
-    };
-    let start_url = get("sso_start_url")?;
-    let region = get("sso_region")?;
-    check_https(&start_url, || {
-        section
-            .setting("sso_start_url")
-            .map(|s| place(s.origin.file, s.origin.line))
-            .unwrap_or(at.clone())
-    })
-    .map_err(bad)?;
+    let place = |origin| config.profiles.place(origin);
+    let url = section
+        .setting("sso_start_url")
+        .map(|s| (s.value.as_str(), place(s.origin)));
+    let (start_url, region) = resolve::sso_start(
+        &format!("`[sso-session {name}]`"),
+        Some(&place(section.origin)),
+        url.as_ref().map(|(url, at)| (*url, Some(at))),
+        section.get("sso_region"),
+        name,
+    )?;
     Ok(Session {
         name: Some(name.to_string()),
-        start_url,
-        region,
+        start_url: start_url.to_string(),
+        region: region.to_string(),
         scopes: sso::parse_scopes(section.get("sso_registration_scopes")),
     })
-}
-
-fn check_https(url: &str, at: impl FnOnce() -> String) -> std::result::Result<(), String> {
-    if url.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(format!(
-            "`sso_start_url` must use https: `{url}` ({})",
-            at()
-        ))
-    }
 }
 
 /// The session a profile signs in with (its chain's SSO base).
@@ -91,31 +74,20 @@ fn of_profile(config: &Config, store: &dyn Store, profile: &str) -> Result<Sessi
     if let Some(name) = session {
         return named(config, name);
     }
-    let missing: Vec<&str> = [("sso_start_url", start_url), ("sso_region", region)]
-        .into_iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(k, _)| k)
-        .collect();
-    let (Some(start_url), Some(region)) = (start_url, region) else {
-        return Err(Error::SsoSetting {
-            profile: base.name.clone(),
-            problem: format!(
-                "it is configured to use SSO but is missing required configuration: {}",
-                missing.join(", ")
-            ),
-        });
-    };
-    check_https(start_url, || {
-        places.get("sso_start_url").cloned().unwrap_or_default()
-    })
-    .map_err(|problem| Error::SsoSetting {
-        profile: base.name.clone(),
-        problem,
-    })?;
+    let url = start_url
+        .as_deref()
+        .map(|url| (url, places.get("sso_start_url")));
+    let (start_url, region) = resolve::sso_start(
+        &format!("`[profile {}]`", base.name),
+        places.get(resolve::PROFILE_HEADER),
+        url,
+        region.as_deref(),
+        &base.name,
+    )?;
     Ok(Session {
         name: None,
-        start_url: start_url.clone(),
-        region: region.clone(),
+        start_url: start_url.to_string(),
+        region: region.to_string(),
         scopes: sso::parse_scopes(None),
     })
 }
