@@ -571,33 +571,93 @@ fn bad_token_files_are_clear_errors_and_left_alone() {
     }
 }
 
+// Issue 12, item 2: every SSO validation error names the file, the line and the key.
 #[test]
 fn config_errors_name_the_file_line_and_key() {
     let sso = Sso::new();
-    let check = |config: &str, expect: &str| {
+    let session =
+        "[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n";
+    let check = |config: &str, args: &[&str], expect: &str| {
         sso.home().config(config);
-        let run = sso.run(&["export", "p"]);
-        assert!(run.fails().starts_with(expect), "{}", run.stderr);
+        let run = sso.run(args);
+        assert_eq!(run.fails(), expect, "{config}");
     };
+    let export = ["export", "p"];
     check(
-        "[profile p]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n",
-        "error: sso-session named `nope` (referenced by profile `p`) was not found",
+        "[profile p]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = r\n",
+        &export,
+        "error: `~/.aws/config` line 2: `sso_session`: sso-session named `nope` (referenced by profile `p`) was not found\n\
+         hint: add `[sso-session nope]` with `sso_start_url` and `sso_region` to the config\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (config file line 3)",
+        &format!(
+            "[profile p]\nsso_session = ss\nsso_account_id = 111111111111\nsso_role_name = r\n{session}"
+        ),
+        &export,
+        "error: `~/.aws/config` line 2: `sso_session`: sso-session named `ss` (referenced by profile `p`) was not found\n\
+         hint: did you mean `s`?\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: `sso_start_url` must use https: `http://x.awsapps.com/start` (config file line 7)",
+        &format!(
+            "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 111111111111\nsso_role_name = r\n{session}"
+        ),
+        &export,
+        "error: `~/.aws/config` line 3: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (profile `p` names `s`)\n\
+         hint: remove it from `[profile p]`; `[sso-session s]` holds it\n",
+    );
+    let http = "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n";
+    let https_error = "error: `~/.aws/config` line 7: `sso_start_url` of `[sso-session s]` must use https: `http://x.awsapps.com/start`\n\
+         hint: start URLs look like `https://d-1234567890.awsapps.com/start`\n";
+    check(http, &export, https_error);
+    check(http, &["sso", "login", "p"], https_error);
+    check(http, &["sso", "login", "--sso-session", "s"], https_error);
+    let no_region = "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\n";
+    let no_region_error = "error: `~/.aws/config` line 5: `[sso-session s]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[sso-session s]`\n";
+    check(no_region, &export, no_region_error);
+    check(
+        no_region,
+        &["sso", "login", "--sso-session", "s"],
+        no_region_error,
+    );
+    let legacy = "[default]\nregion = eu-west-1\n\n[profile p]\nsso_start_url = http://x.awsapps.com/start\nsso_account_id = 111111111111\nsso_role_name = r\n";
+    check(
+        legacy,
+        &export,
+        "error: `~/.aws/config` line 4: `[profile p]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[profile p]`\n",
     );
     check(
-        "[profile p]\nsso_start_url = https://x.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n",
-        "error: profile `p`: it is configured to use SSO but is missing required configuration: sso_region",
+        &legacy.replace("sso_account_id", "sso_region = eu-west-1\nsso_account_id"),
+        &["sso", "login", "p"],
+        "error: `~/.aws/config` line 5: `sso_start_url` of `[profile p]` must use https: `http://x.awsapps.com/start`\n\
+         hint: start URLs look like `https://d-1234567890.awsapps.com/start`\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_account_id = 1\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: if `sso_account_id` is set, then `sso_role_name` must also be set (`sso_account_id` is at config file line 3)",
+        &format!("[profile p]\nsso_session = s\nsso_account_id = 111111111111\n{session}"),
+        &export,
+        "error: `~/.aws/config` line 3: if `sso_account_id` is set, then `sso_role_name` must also be set (profile `p`)\n\
+         hint: add `sso_role_name` to `[profile p]`\n",
+    );
+    check(
+        &format!("[profile p]\nsso_session = s\n{session}"),
+        &export,
+        "error: `~/.aws/config` line 2: profile `p` names the sso-session `s` but no `sso_account_id` and `sso_role_name`, so it can sign in (`vault sso login p`) but gives no credentials\n\
+         hint: add `sso_account_id` and `sso_role_name` to `[profile p]`; `vault sso populate --sso-session s` lists the ones you have\n",
+    );
+    // AWS_CONFIG_FILE elsewhere: that file is named.
+    let elsewhere = sso.home().write("elsewhere/config", no_region);
+    let run = Run::from(
+        sso.home()
+            .command(["export", "p"])
+            .env("AWS_CONFIG_FILE", &elsewhere)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        run.fails(),
+        "error: `~/elsewhere/config` line 5: `[sso-session s]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[sso-session s]`\n"
     );
 }
 
@@ -1596,7 +1656,214 @@ fn over_ssh_or_wsl_the_device_code_is_the_default_and_flags_and_settings_decide_
     assert_eq!(
         run.fails(),
         format!(
-            "error: `sso_use_device_code`: `yes` in `[sso-session my-sso]` (config file line {line}) is neither `true` nor `false`\n"
+            "error: `~/.aws/config` line {line}: `sso_use_device_code` in `[sso-session my-sso]` is neither `true` nor `false`: `yes`\nhint: write `sso_use_device_code = true` (the device-code flow) or `false` (a browser)\n"
         )
+    );
+}
+
+/// `[profile NAME]` as `sso populate` writes it for the session `my-sso`.
+fn populated(name: &str, account: &str, role: &str) -> String {
+    format!(
+        "[profile {name}]\nsso_session = my-sso\nsso_account_id = {account}\nsso_role_name = {role}\n"
+    )
+}
+
+// Security review 2, finding 2: a role name with line ends added `[default]` with a
+// `credential_process`. Now only 12-digit account IDs and AWS's role-name characters get
+// through, each skipped one is named (escaped) on stderr, and the file gets nothing else.
+#[test]
+fn populate_skips_what_a_hostile_portal_sends_and_writes_nothing_else() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake.config(json!({"hostile": true}));
+    let warnings = "\
+warning: skipped account `123456789012\\n[default]\\ncredential_process = sh -c 'echo pwned > pwned'` (`Evil`): an account ID is 12 digits
+warning: skipped account `12345` (`Short`): an account ID is 12 digits
+warning: skipped role `ReadOnly\\n\\n[default]\\ncredential_process = sh -c 'echo pwned > pwned'\\n#` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `Read Only` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `admin\\u{1b}]0;owned\\u{7}` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `ops;#x` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+";
+    let expected = [
+        populated("development-admin", "123456789012", "admin"),
+        populated("development-readonly", "123456789012", "readonly"),
+        populated("production-readonly", "210987654321", "readonly"),
+        populated("sandbox-admin", "333333333333", "admin"),
+        populated("sandbox-poweruser", "333333333333", "poweruser"),
+        populated("sandbox-readonly", "333333333333", "readonly"),
+        populated(
+            "shady-default-region-evil-readonly",
+            "444444444444",
+            "readonly",
+        ),
+    ]
+    .join("\n");
+    let args = ["sso", "populate", "--sso-session", "my-sso"];
+    let run = sso.run(&args);
+    assert_eq!(run.ok(), expected);
+    assert_eq!(run.stderr, warnings);
+    // The skipped accounts were never sent back to the portal.
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    let asked: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "ListAccountRoles")
+        .map(|e| e["query"]["account_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        asked
+            .iter()
+            .all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())),
+        "{asked:?}"
+    );
+
+    let config_path = sso.home().path().join(".aws/config");
+    let before = std::fs::read_to_string(&config_path).unwrap();
+    let mut write = args.to_vec();
+    write.push("--write");
+    let run = sso.run(&write);
+    assert_eq!(run.ok(), "");
+    assert_eq!(
+        run.stderr,
+        format!("{warnings}Added 7 profiles to `~/.aws/config` (0 already there)\n")
+    );
+    let after = std::fs::read_to_string(&config_path).unwrap();
+    assert_eq!(after, format!("{before}\n{expected}"));
+    // boto3 reads the same file the same way: no `[default]`, no `credential_process`.
+    let script = r#"
+import configparser, json, os, sys
+import botocore.session
+s = botocore.session.Session()
+profiles = s.full_config["profiles"]
+print(json.dumps({"default": "default" in profiles,
+                  "keys": sorted({k for p in profiles.values() for k in p})}))
+"#;
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .env("HOME", sso.home().path())
+        .env("AWS_CONFIG_FILE", &config_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["default"], false);
+    assert!(
+        !seen["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "credential_process"),
+        "{seen}"
+    );
+    assert!(!sso.home().path().join("pwned").exists());
+}
+
+#[test]
+fn populate_refuses_a_prefix_or_region_that_is_not_plain() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let run = sso.run(&[
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--prefix",
+        "x]\n[default",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: `--prefix`: `x]\\n[default` can only hold letters, digits and `-/.%@_:+`\n"
+    );
+    let run = sso.run(&[
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--region",
+        "eu-west-1 #",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: `--region`: `eu-west-1 #` is not a region name (like `eu-west-1`)\n"
+    );
+    assert_eq!(sso.fake.calls("ListAccounts"), 0);
+}
+
+// Issue 12, item 3: the portal answers HTTP 429 TooManyRequestsException; populate backs off
+// (the SDK's jittered retry, and its own pause) and says so once it is done.
+#[test]
+fn populate_backs_off_when_the_portal_throttles() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake.config(json!({"throttle_next": 3}));
+    let run = sso.run(&["sso", "populate", "--sso-session", "my-sso"]);
+    assert_eq!(run.ok().matches("[profile ").count(), 6);
+    assert_eq!(
+        run.stderr,
+        "listed roles of 3 of 3 accounts (the portal throttled 3 requests; slowed down)\n"
+    );
+    assert_eq!(sso.fake.calls("TooManyRequests"), 3);
+}
+
+// Issue 12, item 3: 700 accounts (1050 roles) from a portal that refuses any request above
+// 20 in a sliding second, as the real one documents: populate finishes with every profile,
+// and says how far it has got now and then. The time it took is printed, not asserted.
+#[test]
+fn populate_lists_700_accounts_within_the_portal_s_rate() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake
+        .config(json!({"accounts": 700, "page_size": 100, "rate_limit": 20}));
+    let started = std::time::Instant::now();
+    let run = sso.run(&["sso", "populate", "--sso-session", "my-sso"]);
+    let took = started.elapsed();
+    let mut expected = Vec::new();
+    for i in 0..700u64 {
+        let account = (100_000_000_000 + i).to_string();
+        if i % 2 == 0 {
+            expected.push(populated(&format!("account-{i}-admin"), &account, "Admin"));
+        }
+        expected.push(populated(
+            &format!("account-{i}-readonly"),
+            &account,
+            "ReadOnly",
+        ));
+    }
+    assert_eq!(run.ok(), expected.join("\n"));
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(!lines.is_empty(), "no progress on stderr");
+    for line in &lines {
+        let rest = line
+            .strip_prefix("listed roles of ")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(rest.contains(" of 700 accounts"), "{line}");
+    }
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("listed roles of 700 of 700 accounts")
+    );
+    // At most one line every five seconds, plus the last.
+    assert!(
+        lines.len() <= 2 + took.as_secs() as usize / 5,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sso.fake.calls("ListAccountRoles"), 700);
+    eprintln!(
+        "populate of 700 accounts: {:.1} s, {} requests refused with 429, stderr:\n{}",
+        took.as_secs_f64(),
+        sso.fake.calls("TooManyRequests"),
+        run.stderr
     );
 }

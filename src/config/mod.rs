@@ -110,7 +110,8 @@ pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
         credentials_path.display(),
         credentials.len()
     );
-    let profiles = ProfileSet::new(&config, &credentials);
+    let mut profiles = ProfileSet::new(&config, &credentials);
+    profiles.paths = Some((config_path.clone(), credentials_path.clone()));
     for (origin, header) in &profiles.ignored {
         crate::debug!(
             "ignored section `[{header}]` at line {} of the {:?} file",

@@ -71,9 +71,15 @@ impl fmt::Display for Error {
                 f,
                 "profile `{profile}` has a `web_identity_token_file` but `role_arn` was missing"
             ),
-            Error::SsoSessionMissing { profile, session } => write!(
+            Error::ConfigSetting {
+                path,
+                line,
+                problem,
+                ..
+            } => write!(
                 f,
-                "sso-session named `{session}` (referenced by profile `{profile}`) was not found"
+                "`{}` line {line}: {problem}",
+                crate::paths::display_path(path)
             ),
             Error::SsoSetting { profile, problem } => {
                 write!(f, "profile `{profile}`: {problem}")

@@ -55,6 +55,7 @@ impl Error {
             Error::Unsupported { .. } => {
                 Some("run `vault show PROFILE` to see the chain; other profiles still work".to_string())
             }
+            Error::ConfigSetting { hint, .. } => hint.clone(),
             Error::SsoTokenFile { .. } => Some(
                 "sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file".to_string(),
             ),

@@ -57,9 +57,13 @@ pub enum Error {
     WebIdentityWithoutRole {
         profile: String,
     },
-    SsoSessionMissing {
-        profile: String,
-        session: String,
+    /// A setting of the config that cannot be used, named with its file, line and key.
+    ConfigSetting {
+        path: PathBuf,
+        line: usize,
+        /// Names the key: "`sso_start_url` must use https: ...".
+        problem: String,
+        hint: Option<String>,
     },
     SsoSetting {
         profile: String,

@@ -188,21 +188,26 @@ fn configured(
     let Some((setting, section)) = found else {
         return Ok(None);
     };
-    let at = crate::config::resolve::place(setting.origin.file, setting.origin.line);
+    let place = config.profiles.place(setting.origin);
     let value = setting.value.trim();
     let device = if value.eq_ignore_ascii_case("true") {
         true
     } else if value.eq_ignore_ascii_case("false") {
         false
     } else {
-        return Err(Error::BadValue {
-            name: DEVICE_CODE_KEY,
+        return Err(Error::ConfigSetting {
+            path: place.path,
+            line: place.line,
             problem: format!(
-                "`{}` in `{section}` ({at}) is neither `true` nor `false`",
+                "`{DEVICE_CODE_KEY}` in `{section}` is neither `true` nor `false`: `{}`",
                 crate::text::printable(value)
             ),
+            hint: Some(format!(
+                "write `{DEVICE_CODE_KEY} = true` (the device-code flow) or `false` (a browser)"
+            )),
         });
     };
+    let at = place.to_string();
     Ok(Some((
         device,
         format!("`{DEVICE_CODE_KEY} = {device}` in `{section}` ({at})"),
