@@ -2,7 +2,7 @@
 //! config folder, e.g. `~/.config/vault/config.toml`) beat defaults. It turns them into
 //! values the store takes (`store::Options`); the store does not depend on this module.
 //! It also reads aws-vault's session-duration variables (`ttls`). It must not name
-//! `commands/` or `cli.rs` (the rooms above it).
+//! `commands/` or `cli.rs`, the rooms above it.
 
 use std::path::PathBuf;
 use std::time::Duration;

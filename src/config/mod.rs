@@ -2,7 +2,7 @@
 //!
 //! `parse` turns text into sections, `profiles` merges them, `resolve` turns a profile name
 //! into settings and a chain. Only `load` here reads the file system; `edit` writes the
-//! config file. No room here names `commands/` or `cli.rs` (the rooms above it).
+//! config file. No room here imports from `commands/` or `cli.rs`, the rooms above it.
 
 pub mod edit;
 pub mod parse;
