@@ -318,7 +318,7 @@ fn run_populate(context: &super::Context, args: &SsoPopulateArgs) -> Result<()> 
     eprintln!(
         "Added {added} profile{} to `{}` ({} already there)",
         if added == 1 { "" } else { "s" },
-        super::display_path(&config.config_path),
+        crate::text::printable(&super::display_path(&config.config_path)),
         pairs.len() - added
     );
     Ok(())
