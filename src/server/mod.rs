@@ -6,15 +6,19 @@
 //! `exec --ec2-server` serves the EC2 instance metadata protocol instead (`imds.rs`), at
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
 //!
-//! This file owns the listener, the command and signal forwarding; `http.rs` the connections
-//! (who may connect, how much they may send), `ecs.rs` and `imds.rs` the routes. Nothing here may listen
+//! This file owns the listener, the command and signal forwarding; `connections.rs` the
+//! connections (who may connect, how many at once), `peer.rs` who owns a connection's other
+//! end, `http.rs` the requests (how much a peer may send, how fast), `ecs.rs` and `imds.rs`
+//! the routes. Nothing here may listen
 //! anywhere but 127.0.0.1 or give the command the keys themselves.
 //!
 //! Signals sent to vault are forwarded to the command; vault exits with its status.
 
+pub mod connections;
 pub mod ecs;
 pub mod http;
 pub mod imds;
+pub mod peer;
 
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -54,7 +58,7 @@ pub fn run(
     args: &[OsString],
     mut env: Vec<(OsString, OsString)>,
 ) -> Result<i32> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Server {
+    let listener = http::listen_loopback().map_err(|e| Error::Server {
         problem: format!("could not listen on 127.0.0.1: {e}"),
     })?;
     let address = listener.local_addr().map_err(|e| Error::Server {
