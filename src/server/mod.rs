@@ -92,6 +92,12 @@ pub fn run(
             env.push((TOKEN_VAR.into(), token.expose_secret().into()));
         }
         Endpoint::Imds { v1, region } => {
+            if !peer::CHECKED {
+                // Review 2, finding 10: served as aws-vault serves it, but said.
+                crate::text::warn(
+                    "on this platform vault cannot tell which user a connection comes from, and IMDS has no secret: while the command runs, any local user who finds the port of `--ec2-server` can read these credentials (as with aws-vault's); `--server` also needs its token",
+                );
+            }
             let imds = imds::Imds::new(address, v1, region, credentials, refresh, min_ttl);
             serve(
                 listener,

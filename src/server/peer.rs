@@ -8,6 +8,10 @@
 use std::io::BufRead;
 use std::net::{SocketAddr, TcpStream};
 
+/// Whether this platform can tell who owns a connection's other end. Where it cannot, every
+/// local user's connections are served (`Owner::Unchecked`).
+pub const CHECKED: bool = cfg!(target_os = "linux");
+
 /// Who owns the peer's end of a connection, as far as the platform can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
