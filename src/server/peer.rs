@@ -39,6 +39,8 @@ pub fn peer_owner(stream: &TcpStream) -> Result<Owner, String> {
 }
 
 /// Finds peers' owners, reusing one netlink socket: one per thread that checks connections.
+/// Where the socket cannot be opened or the kernel cannot look up TCP sockets (see
+/// `diag::probe`), it reads `/proc/net/tcp` instead.
 pub struct Lookup {
     #[cfg(target_os = "linux")]
     diag: Result<diag::Socket, String>,
@@ -80,8 +82,9 @@ impl Lookup {
         let ours = stream.local_addr().map_err(|e| e.to_string())?;
         match &mut self.diag {
             Ok(socket) => socket.uid(peer, ours).map(Owner::of),
-            // No sock_diag in this kernel or sandbox (gVisor, an LSM that denies netlink): the
-            // table, which is what worked before, rather than refusing every connection.
+            // No sock_diag in this kernel or sandbox (gVisor, an LSM that denies netlink, no
+            // `tcp_diag`): the table, which is what worked before, rather than refusing every
+            // connection.
             Err(_) => proc_owner(peer, ours).map(Owner::of),
         }
     }
@@ -108,7 +111,9 @@ pub mod diag {
 
     pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const NLMSG_ERROR: u16 = 2;
+    const NLMSG_DONE: u16 = 3;
     const NLM_F_REQUEST: u16 = 1;
+    const NLM_F_DUMP: u16 = 0x300;
     /// `struct nlmsghdr`.
     const HEADER: usize = 16;
     /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states, then the sockid.
@@ -175,6 +180,25 @@ pub mod diag {
 
     fn u32_at(bytes: &[u8], at: usize) -> u32 {
         u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+    }
+
+    /// A dump of the TCP sockets in no state at all, which lists nothing: the kernel answers
+    /// `NLMSG_DONE` if it can look up TCP sockets, and an error (`ENOENT`) if its `tcp_diag`
+    /// is missing, which an exact lookup could not tell from a peer that has gone. Pure.
+    pub fn probe(seq: u32) -> [u8; LEN] {
+        let any: SocketAddr = (std::net::Ipv4Addr::UNSPECIFIED, 0).into();
+        let mut bytes = request(any, any, seq).expect("one family");
+        bytes[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        bytes[HEADER + 4..HEADER + 8].copy_from_slice(&0u32.to_ne_bytes());
+        bytes
+    }
+
+    /// Whether `bytes` holds the `NLMSG_DONE` that answers `probe(seq)`. Pure.
+    pub fn probe_answered(bytes: &[u8], seq: u32) -> bool {
+        bytes.len() >= HEADER
+            && u32_at(bytes, 0) as usize >= HEADER
+            && u16::from_ne_bytes([bytes[4], bytes[5]]) == NLMSG_DONE
+            && u32_at(bytes, 8) == seq
     }
 
     /// The uid in the kernel's answer (`bytes`, what one receive returned) to `request(peer,
@@ -249,7 +273,24 @@ pub mod diag {
                 SockProtocol::NetlinkSockDiag,
             )
             .map_err(|e| format!("no sock_diag socket: {}", e.desc()))?;
-            Ok(Socket { fd, seq: 0 })
+            let socket = Socket { fd, seq: 1 };
+            socket.probe()?;
+            Ok(socket)
+        }
+
+        /// Whether this kernel answers for TCP sockets (see `probe`).
+        fn probe(&self) -> Result<(), String> {
+            let fd = self.fd.as_raw_fd();
+            sendto(fd, &probe(1), &NetlinkAddr::new(0, 0), MsgFlags::empty())
+                .map_err(|e| format!("sock_diag: {}", e.desc()))?;
+            let mut answer = [0u8; 1024];
+            let len = recv(fd, &mut answer, MsgFlags::MSG_DONTWAIT)
+                .map_err(|e| format!("sock_diag: {}", e.desc()))?;
+            if probe_answered(&answer[..len], 1) {
+                Ok(())
+            } else {
+                Err("sock_diag does not answer for TCP sockets".to_string())
+            }
         }
 
         /// The uid owning the socket whose local end is `peer` and remote end `ours`.
@@ -445,6 +486,19 @@ mod tests {
             assert_eq!(bytes[16], 10); // AF_INET6
             assert_eq!(bytes[28..44], std::net::Ipv6Addr::LOCALHOST.octets());
             assert_eq!(request(v6, ours, 1), None);
+        }
+
+        #[test]
+        fn probes() {
+            use super::super::diag::{probe, probe_answered};
+            let bytes = probe(9);
+            assert_eq!(bytes[6..8], 0x301u16.to_ne_bytes()); // a dump
+            assert_eq!(bytes[20..24], [0; 4]); // of no state
+            assert_eq!(bytes[24..60], [0; 36]); // for no address
+            assert!(probe_answered(&message(3, 9, &[0; 4]), 9));
+            assert!(!probe_answered(&message(3, 8, &[0; 4]), 9));
+            assert!(!probe_answered(&error(9, 2), 9));
+            assert!(!probe_answered(&[3, 0, 0], 9));
         }
 
         /// The kernel's answer for the peer's socket: `inet_diag_msg` then an attribute.
