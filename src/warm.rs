@@ -6,13 +6,19 @@
 //!
 //! - `vault --version`, `vault version`;
 //! - `vault exec PROFILE [-- CMD...]` and `vault export [--format F] PROFILE`, with no other
-//!   option, from a fresh cached session in the file store;
-//! - `vault list`, `list --profiles`, `list --credentials`, `list --sessions` on the file
-//!   store.
+//!   option, from a fresh cached session: in the file store, or in the session files of a
+//!   keychain or `pass` backend whose session key the kernel keyring holds;
+//! - `vault list`, `list --profiles`, `list --credentials`, `list --sessions`, from the file
+//!   store or a keychain backend's index and session files.
+//!
+//! The backend is known without asking D-Bus: named, recorded (`store::recorded`), or the
+//! file store where there is no session bus. Nothing here opens a D-Bus connection, runs
+//! `pass` or gpg, or starts a program other than the command.
 //!
 //! Anything else, and anything that goes differently from that (no cached session, a
-//! session near expiry, a locked store, an error, another backend, an option, a variable
-//! that changes the answer), is not served here: `run` returns `None` having printed
+//! session near expiry, a locked store, a session key not in the kernel keyring, an error,
+//! a backend only D-Bus can name, an option, a variable that changes the answer), is not
+//! served here: `run` returns `None` having printed
 //! nothing, and the caller hands the same command line to `vault-full`, which does the
 //! whole job. So the answers are the same as `vault-full`'s by construction: this module
 //! calls the same code, and where its path differs it steps aside.
@@ -34,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::export::ExportFormat;
 use crate::list::View;
 use crate::settings::Settings;
-use crate::store::{Backend, Credentials, EntryId, Store, file::FileStore};
+use crate::store::{Credentials, EntryId, Warm};
 use crate::sts::plan::{Options, plan};
 
 /// The program `vault` hands every other command line to: in the same folder as `vault`.
@@ -164,32 +170,24 @@ fn export(profile: &str, format: ExportFormat) -> Option<u8> {
     done(print(&text))
 }
 
-/// `vault list` and its three one-column forms, on the file store: `None` is `--profiles`.
+/// `vault list` and its three one-column forms: `None` is `--profiles`.
 fn list_store(view: Option<View>) -> Option<u8> {
     let config = crate::config::load_from_env().ok()?;
     let Some(view) = view else {
         // Reads no store at all: the same in `vault-full` whatever the backend.
         return done(crate::list::show_profiles(&config.profiles));
     };
-    let store = file_store()?;
-    let listing = store.list().ok()?;
+    let listing = store()?.list().ok()?;
     done(crate::list::show(&config.profiles, &listing, view))
 }
 
-/// The file store, when it is the store in use and `vault-full` would open it the same way.
-fn file_store() -> Option<FileStore> {
+/// The store in use as the warm path reads it (`store::open_warm`), when it is known without
+/// asking D-Bus: the file store, or a keychain backend's session files and index. A
+/// passphrase the unlock cache does not hold, or a session key the kernel keyring does not
+/// hold, is `vault-full`'s to ask for.
+fn store() -> Option<Warm> {
     let settings = Settings::load(None, var).ok()?.with_flags(None, None);
-    let backend = settings
-        .backend
-        .or_else(crate::store::default_backend_unasked)?;
-    if backend != Backend::File {
-        return None;
-    }
-    // A passphrase the cache does not hold is asked for by `vault-full`.
-    Some(crate::store::open_file(
-        (&settings).into(),
-        Box::new(HandOver),
-    ))
+    crate::store::open_warm((&settings).into(), Box::new(HandOver))
 }
 
 /// The fresh cached session that ends `profile`'s chain, and the region to give with it:
@@ -203,7 +201,7 @@ fn cached(profile: &str) -> Option<(Credentials, Option<String>)> {
         return None;
     }
     let config: Config = crate::config::load_from_env().ok()?;
-    let mut store = file_store()?;
+    let mut store = store()?;
     // Which profiles have stored keys, asked of their entry files alone rather than of a
     // listing of the whole store: the same answers (`keys_stored`), or a hand-over.
     let unsure = std::cell::Cell::new(false);
@@ -229,7 +227,7 @@ fn cached(profile: &str) -> Option<(Credentials, Option<String>)> {
     // Before any secret is read, as in `vault-full`.
     crate::process::harden();
     let credentials = store
-        .get(&EntryId::Session(last.cache_key.clone()))
+        .session(&EntryId::Session(last.cache_key.clone()))
         .ok()??;
     let left = credentials.seconds_left(crate::store::now())?;
     if left <= ttls.min.as_secs() as i64 {
