@@ -174,6 +174,11 @@ impl Store for Gated {
         self.gate.check()?;
         self.inner.remove(id)
     }
+
+    fn unlock(&mut self) -> Result<()> {
+        self.gate.check()?;
+        self.inner.unlock()
+    }
 }
 
 /// A session-key slot reached only through the gate.
@@ -236,6 +241,10 @@ impl Store for Recording {
     fn remove(&mut self, id: &EntryId) -> Result<bool> {
         self.inner.remove(id)
     }
+
+    fn unlock(&mut self) -> Result<()> {
+        self.inner.unlock()
+    }
 }
 
 #[cfg(test)]
@@ -266,20 +275,83 @@ mod tests {
         assert!(err.hint().unwrap().contains("remove"), "{:?}", err.hint());
     }
 
+    /// A store that only counts the unlocks asked of it (shared with the test).
+    #[derive(Default, Clone)]
+    struct Counting {
+        unlocked: Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Store for Counting {
+        fn describe(&self) -> String {
+            "counting".into()
+        }
+        fn list(&self) -> Result<Listing> {
+            Ok(Listing::default())
+        }
+        fn get(&mut self, _: &EntryId) -> Result<Option<Credentials>> {
+            Ok(None)
+        }
+        fn put(&mut self, _: &EntryId, _: &Credentials) -> Result<()> {
+            Ok(())
+        }
+        fn remove(&mut self, _: &EntryId) -> Result<bool> {
+            Ok(false)
+        }
+        fn unlock(&mut self) -> Result<()> {
+            self.unlocked.set(self.unlocked.get() + 1);
+            Ok(())
+        }
+    }
+
+    /// The wrappers pass `unlock` on: left to the trait's default, `import credentials-file`
+    /// on a store vault chose by itself would no longer ask for the passphrase before it
+    /// reads the file it rewrites.
     #[test]
-    fn a_missing_backend_is_named_without_asking_anyone() {
+    fn the_wrappers_unlock_what_they_wrap_and_record_at_the_first_write() {
         let dir = tempfile::tempdir().unwrap();
-        let options = Options {
+        let record = path(&dir.path().join("vault"));
+        let counting = Counting::default();
+        let mut store = Recording {
+            inner: Box::new(counting.clone()),
+            path: record.clone(),
+            backend: Backend::File,
+            recorded: false,
+        };
+        store.unlock().unwrap();
+        assert_eq!(counting.unlocked.get(), 1);
+        assert_eq!(read(&record).unwrap(), None, "unlocking writes nothing");
+        let keys = Credentials::keys("AKIAEXAMPLE".into(), "s".to_string().into());
+        let id = EntryId::Keys {
+            profile: "p".into(),
+        };
+        store.put(&id, &keys).unwrap();
+        assert_eq!(read(&record).unwrap(), Some(Backend::File));
+        let mut gated = Gated {
+            inner: Box::new(counting.clone()),
+            gate: Gate::new(record, Backend::File, test_options(dir.path())),
+        };
+        gated.unlock().unwrap();
+        assert_eq!(counting.unlocked.get(), 2);
+    }
+
+    fn test_options(dir: &Path) -> Options {
+        Options {
             backend: None,
-            data_dir: dir.path().to_path_buf(),
-            file_dir: dir.path().join("file"),
-            index_dir: dir.path().join("index"),
+            data_dir: dir.to_path_buf(),
+            file_dir: dir.join("file"),
+            index_dir: dir.join("index"),
             unlock_ttl: std::time::Duration::ZERO,
             collection: None,
             pass_cmd: "no-such-pass-command-here".into(),
-            pass_dir: dir.path().join("password-store"),
+            pass_dir: dir.join("password-store"),
             pass_prefix: "vault".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_missing_backend_is_named_without_asking_anyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = test_options(dir.path());
         assert_eq!(missing(Backend::File, &options), None);
         let pass = missing(Backend::Pass, &options).unwrap();
         assert!(

@@ -125,6 +125,11 @@ impl Store for Split {
         let in_keychain = self.in_keychain(id) && self.keychain.remove(id)?;
         Ok(in_files || in_keychain)
     }
+
+    /// What is written after an early unlock is keys (`import`): the keychain's to unlock.
+    fn unlock(&mut self) -> Result<()> {
+        self.keychain.unlock()
+    }
 }
 
 #[cfg(test)]
