@@ -3,7 +3,7 @@
 //!
 //! Why: a static `vault` has no dynamic loader to run before it starts, and that was most
 //! of what stood between a warm `vault exec` and the least any exec wrapper can cost
-//! (README, Performance). Why not `-C target-feature=+crt-static`: Cargo cannot give it to
+//! (docs/performance.md). Why not `-C target-feature=+crt-static`: Cargo cannot give it to
 //! one binary of a package; in the Cargo config it also reaches the proc-macro crates
 //! (rust-lang/rust#78210) unless a `--target` is given.
 //!

@@ -113,7 +113,7 @@ pub struct GlobalCompat {
 }
 
 // Each subcommand's arguments are built only when it is the one used: the warm path
-// (`exec`, `export`) does not pay for the rest of the tree (README, Performance). Code that
+// (`exec`, `export`) does not pay for the rest of the tree (docs/performance.md). Code that
 // looks at the whole tree (completion, `--help-long`, the man page) takes `Cli::full()`.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]

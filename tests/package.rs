@@ -148,3 +148,36 @@ fn version_verbose_prints_the_commit_date_linking_and_backends() {
     let other = home.run(["list", "--verbose"]);
     assert_eq!(other.status, Some(2), "{other:#?}");
 }
+
+/// The package's changelog (`debian/changelog`, installed as changelog.Debian.gz) has an
+/// entry for this version, and the package its copyright file naming both licenses.
+#[test]
+fn the_debian_changelog_and_copyright_match_the_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changelog = std::fs::read_to_string(root.join("debian/changelog")).unwrap();
+    let first = changelog.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("vault ({}) ", env!("CARGO_PKG_VERSION"))),
+        "debian/changelog's first entry is not this version: add one for {}: {first}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let copyright = std::fs::read_to_string(root.join("debian/copyright")).unwrap();
+    assert!(copyright.starts_with(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+    ));
+    assert!(
+        copyright.contains("\nLicense: MIT or Apache-2.0\n"),
+        "{copyright}"
+    );
+    assert!(
+        copyright.contains("\nLicense: MIT\n") && copyright.contains("\nLicense: Apache-2.0\n")
+    );
+    for file in ["LICENSE", "LICENSE-MIT", "LICENSE-APACHE"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(
+            text.contains("the vault developers") || file == "LICENSE-APACHE",
+            "{file}"
+        );
+    }
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "MIT OR Apache-2.0");
+}
