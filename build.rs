@@ -69,6 +69,13 @@ fn git_commit() -> String {
         let text = String::from_utf8(out.stdout).ok()?;
         (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
     };
+    // A source unpacked inside another repository (a distribution's packaging, say) is not
+    // that repository's commit.
+    let manifest = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let top = git(&["rev-parse", "--show-toplevel"]);
+    if top.is_none_or(|top| fs::canonicalize(top).ok() != fs::canonicalize(&manifest).ok()) {
+        return "unknown".to_owned();
+    }
     let Some(commit) = git(&["rev-parse", "HEAD"]) else {
         return "unknown".to_owned();
     };
