@@ -115,7 +115,7 @@ pub struct GlobalCompat {
 }
 
 // Each subcommand's arguments are built only when it is the one used: the warm path
-// (`exec`, `export`) does not pay for the rest of the tree (README, Performance). Code that
+// (`exec`, `export`) does not pay for the rest of the tree (docs/performance.md). Code that
 // looks at the whole tree (completion, `--help-long`, the man page) takes `Cli::full()`.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
@@ -175,7 +175,7 @@ pub enum Command {
         after_help = "Examples:\n  vault show target-account\n  vault show target-account --json"
     )]
     Show(ShowArgs),
-    /// Print vault's version (as `--version`)
+    /// Print vault's version, commit, build date, linking and backends (as `--version --verbose`)
     Version,
     /// Bring keys in from aws-vault's stores, a plaintext credentials file, or another backend
     #[command(
@@ -323,7 +323,8 @@ pub struct ExecArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
-/// The options `exec` and `export` share.
+// The options `exec` and `export` share (a plain comment: a doc comment here would become
+// both commands' description in `--help` and the man pages).
 #[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
     /// How long the session should last (e.g. 1h, 90m, 3600s)

@@ -42,6 +42,23 @@ pub use error::{Error, Result};
 
 /// Runs vault with these arguments (the first is the program name).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // `--version --verbose`: clap would answer `--version` before it saw `--verbose`.
+    if let Some(words) = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<Vec<_>>>()
+        && commands::compat::version_words(&words) == Some(true)
+    {
+        return match commands::print(&commands::compat::version_text(true)) {
+            Err(Error::Output(e)) if e.kind() != io::ErrorKind::BrokenPipe => {
+                eprintln!("error: could not write the output: {e}");
+                ExitCode::from(1)
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

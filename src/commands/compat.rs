@@ -25,13 +25,57 @@ pub fn run(cli: &Cli) -> Option<Result<()>> {
         return Some(help_long());
     }
     if compat.version_short {
-        return Some(version());
+        return Some(super::print(&version_text(false)));
     }
     None
 }
 
+/// `vault version` (aws-vault's command): the version and the build's facts.
 pub fn version() -> Result<()> {
-    super::print(&format!("vault {}\n", env!("CARGO_PKG_VERSION")))
+    super::print(&version_text(true))
+}
+
+/// `vault --version` (`verbose` false: one line), or `--version --verbose` and `vault
+/// version`: also the commit, the build date, how `vault` is linked and the store backends
+/// built in. All of it fixed at build time (`build.rs`): the warm path prints it too, and
+/// asks nothing of the system to do so.
+pub fn version_text(verbose: bool) -> String {
+    let mut text = format!("vault {}\n", env!("CARGO_PKG_VERSION"));
+    if verbose {
+        text.push_str(&format!(
+            "commit: {}\nbuilt: {}\nlinked: vault {}, vault-full dynamic\nbackends: {}\n",
+            env!("VAULT_GIT_COMMIT"),
+            env!("VAULT_BUILD_DATE"),
+            env!("VAULT_LINKED"),
+            BACKENDS.join(", "),
+        ));
+    }
+    text
+}
+
+/// The store backends this build has, as `--backend` names them.
+pub const BACKENDS: &[&str] = if cfg!(target_os = "linux") {
+    &["file", "secret-service", "keyctl", "pass"]
+} else if cfg!(target_os = "macos") {
+    &["file", "keychain", "pass"]
+} else if cfg!(windows) {
+    &["file", "wincred", "pass"]
+} else {
+    &["file", "pass"]
+};
+
+/// The version forms of a command line (the program name left out) that print the version:
+/// `Some(verbose)`. `--verbose` is a word of these forms only, so that `--version` stays
+/// clap's and kingpin's.
+pub fn version_words(words: &[&str]) -> Option<bool> {
+    match words {
+        ["--version"] | ["-V"] | ["-v"] => Some(false),
+        ["version"] | ["version", "--verbose"] => Some(true),
+        [flag, "--verbose"] | ["--verbose", flag] if ["--version", "-V", "-v"].contains(flag) => {
+            Some(true)
+        }
+        _ => None,
+    }
 }
 
 /// kingpin's `--completion-bash WORDS...`: the candidates for the next word, one a line.
@@ -96,11 +140,33 @@ fn help_long() -> Result<()> {
     super::print(&out)
 }
 
-/// kingpin's `--help-man`: a man page (roff) from the same definitions as `--help`.
+/// kingpin's `--help-man`: the man page `vault(1)`, as `docs/man/vault.1` holds it.
 fn man() -> Result<()> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::full())
-        .render(&mut page)
-        .map_err(crate::error::Error::Output)?;
+    let (_, page) = man_pages().swap_remove(0);
     super::print(&String::from_utf8_lossy(&page))
+}
+
+/// The man pages `docs/man/` holds, from the same definitions as `--help`: `vault.1`, then
+/// one page per visible subcommand but clap's `help`, nested ones joined with `-` (`vault-sso-login.1`), each
+/// as (file name, roff). No date in them, so the same code always makes the same bytes.
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    fn add(command: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) {
+        let man = clap_mangen::Man::new(command.clone())
+            .source(format!("vault {}", env!("CARGO_PKG_VERSION")))
+            .manual("vault manual");
+        let mut page = Vec::new();
+        man.render(&mut page)
+            .expect("rendering to memory does not fail");
+        pages.push((man.get_filename(), page));
+        // clap's `help` subcommands are listed as `--help` lists them, without pages.
+        for sub in command
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            add(sub, pages);
+        }
+    }
+    let mut pages = Vec::new();
+    add(&Cli::full(), &mut pages);
+    pages
 }

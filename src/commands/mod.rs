@@ -4,7 +4,7 @@
 mod add;
 mod alias;
 mod clear;
-mod compat;
+pub mod compat;
 mod completion;
 mod credentials;
 mod exec;
