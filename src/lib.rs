@@ -30,6 +30,7 @@ pub mod sso;
 pub mod store;
 pub mod sts;
 pub mod text;
+pub mod version;
 pub mod warm;
 
 use std::ffi::OsString;
@@ -49,11 +50,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .skip(1)
         .map(|a| a.to_str())
         .collect::<Option<Vec<_>>>()
-        && commands::compat::version_words(&words) == Some(true)
+        && version::version_words(&words) == Some(true)
     {
-        return match commands::print(&commands::compat::version_text(true)) {
+        return match commands::print(&version::version_text(true)) {
             Err(Error::Output(e)) if e.kind() != io::ErrorKind::BrokenPipe => {
-                eprintln!("error: could not write the output: {e}");
+                eprintln!(
+                    "error: could not write the output: {}",
+                    text::printable(&e.to_string())
+                );
                 ExitCode::from(1)
             }
             _ => ExitCode::SUCCESS,

@@ -57,8 +57,8 @@ pub fn run(args: &[OsString]) -> Option<u8> {
         .skip(1)
         .map(|a| a.to_str())
         .collect::<Option<_>>()?;
-    if let Some(verbose) = commands::compat::version_words(&words) {
-        return done(print(&commands::compat::version_text(verbose)));
+    if let Some(verbose) = crate::version::version_words(&words) {
+        return done(print(&crate::version::version_text(verbose)));
     }
     match words.as_slice() {
         _ if !usual_environment() => None,
