@@ -1,7 +1,7 @@
 //! What `vault --version` says: the version, and with `--verbose` (or `vault version`) the
 //! build's facts, all fixed at build time (`build.rs`). Shared by both programs: the warm
-//! path prints it too. Must not: ask the system anything, or name `crate::commands` or
-//! `crate::cli`.
+//! path prints it too. Must not: ask the system anything, or import from the rooms above
+//! it (commands, the clap definitions).
 
 /// `vault --version` (`verbose` false: one line), or `--version --verbose` and `vault
 /// version`: also the commit, the build date, how `vault` is linked and the store backends
