@@ -92,6 +92,12 @@ pub enum Error {
         session: String,
         problem: String,
     },
+    /// A sign-in session (`login_session`, `vault signin`) that cannot be used or made:
+    /// `src/signin/` words the problem and the next step.
+    LoginSession {
+        problem: String,
+        hint: String,
+    },
     /// Any IAM Identity Center (SSO, SSO OIDC) error, as AWS worded it.
     Sso {
         operation: String,
@@ -382,6 +388,7 @@ impl Error {
                 "sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file".to_string(),
             ),
             Error::SsoLogin { profile, .. } => Some(format!("run `vault sso login {profile}`")),
+            Error::LoginSession { hint, .. } => Some(hint.clone()),
             Error::SsoLoginFailed { .. } => {
                 Some("try again with `vault sso login PROFILE` (`--use-device-code` without a browser)".to_string())
             }
@@ -676,6 +683,7 @@ impl fmt::Display for Error {
                 f,
                 "no usable IAM Identity Center sign-in for `{session}`: {problem}"
             ),
+            Error::LoginSession { problem, .. } => f.write_str(problem),
             Error::SsoLoginFailed { session, problem } => write!(
                 f,
                 "the IAM Identity Center sign-in for `{session}` did not finish: {problem}"

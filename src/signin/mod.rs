@@ -2,14 +2,17 @@
 //! 15-minute credentials renewed for up to 12 hours with a refresh token bound to a DPoP key
 //! (../shared/notes/aws-login.md). This room holds the pure pieces: the AWS CLI's cache file
 //! (`token`), DPoP proofs (`dpop`), the browser step (`authorize`), what the service's errors
-//! mean (`errors`), the endpoint rule (here), and the one HTTPS call (`aws`).
+//! mean (`errors`), the endpoint rule (here); the one HTTPS call (`aws`); where tokens live
+//! and their locks (`cache`); one refresh for every caller (`session`).
 //! Must not: know SDK types outside `aws.rs`, be reached on the warm path, or let a token,
 //! key or code reach an error, a log or argv.
 
 pub mod authorize;
 pub mod aws;
+pub mod cache;
 pub mod dpop;
 pub mod errors;
+pub mod session;
 pub mod token;
 
 /// The AWS CLI's OAuth client for a sign-in that comes back to a loopback callback.
