@@ -6,6 +6,7 @@
 //!   cap, a folder that is yours and that no one else can write), written back atomically,
 //!   0600, in the AWS CLI's format;
 //! - vault's store, sealed, DPoP key included: a session `vault signin` made.
+//!
 //! Must not: decide when to refresh or sign in (that is `session.rs`), write a token in
 //! plaintext anywhere but the AWS CLI's file, or change a file it could not read.
 
