@@ -260,6 +260,13 @@ pub enum Base {
         profile: ResolvedProfile,
         command: String,
     },
+    /// `login_session = <ARN>`: a sign-in session (`aws login`, `vault signin`).
+    LoginSession {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        /// The session's ARN, as written (trimmed).
+        session: String,
+    },
 }
 
 impl Base {
@@ -270,7 +277,8 @@ impl Base {
             | Base::NamedSource { profile, .. }
             | Base::WebIdentity { profile, .. }
             | Base::Sso { profile, .. }
-            | Base::CredentialProcess { profile, .. } => profile,
+            | Base::CredentialProcess { profile, .. }
+            | Base::LoginSession { profile, .. } => profile,
         }
     }
 }
@@ -580,6 +588,13 @@ impl<'a> Resolver<'a> {
         if let Some(sso) = self.sso(&profile)? {
             return Ok(sso);
         }
+        // After SSO and before `credential_process`, as the Rust SDK orders them.
+        if let Some(session) = profile.get("login_session").map(str::trim)
+            && !session.is_empty()
+        {
+            let session = session.to_string();
+            return Ok(Base::LoginSession { profile, session });
+        }
         // Keys in the vault beat `credential_process`: a profile whose process is
         // `vault export` of itself (so that the AWS CLI can use it) must not recurse.
         if let Some(command) = profile.get("credential_process")
@@ -876,6 +891,7 @@ mod tests {
             "sso_account_id",
             "sso_role_name",
             "credential_process",
+            "login_session",
             "x",
             "\u{e9}",
             "\0",

@@ -24,9 +24,9 @@ use crate::store::{self, Credentials, EntryId, SessionKey, Store};
 /// How vault's store names a session's token entry (`list` shows it under this kind).
 pub const TOKEN_KIND: &str = "signin.Token";
 
-/// The `source` of the token entries: `clear` leaves them, `list` does not show them as a
-/// profile's sessions. It must pass the store's name rules.
-pub const SIGN_IN_SOURCE: &str = "vault:login-session";
+/// The `source` of the token entries: that of every sign-in's entries (SSO's too), which
+/// `clear` leaves and `list` does not show as a profile's sessions.
+pub const SIGN_IN_SOURCE: &str = crate::sso::cache::SIGN_IN_SOURCE;
 
 /// The longest a sign-in session lasts (AWS: "up to 12 hours"): a stored token's entry
 /// expires this long after its credentials do, so expired-session cleanup keeps a refresh

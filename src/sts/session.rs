@@ -168,6 +168,7 @@ impl Sessions<'_> {
                 };
                 context.role_credentials(&session, account_id, role_name)?
             }
+            Call::SignIn { session } => self.sign_in_session(&step, session)?,
             _ => self.call_sts(&step, input)?,
         };
         // Credentials that never expire (a credential_process may give such) are not cached.
@@ -195,6 +196,31 @@ impl Sessions<'_> {
             }
         }
         Ok(credentials)
+    }
+
+    /// A sign-in session's credentials: its token's while more than 5 minutes are left, else
+    /// refreshed (one refresh for every vault, under the session's lock).
+    fn sign_in_session(&mut self, step: &Step, session: &str) -> Result<Credentials> {
+        let var = self.var;
+        let home = var("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let mut context = crate::signin::session::Context {
+            store: &mut *self.store,
+            var,
+            home,
+            locks: self.locks.clone(),
+            // The profile with `login_session`: the one `vault signin` signs in.
+            profile: step.profile.clone(),
+            region: step.region.clone(),
+            refresher: &crate::signin::session::refresh_call,
+        };
+        match context.token(session)? {
+            Ok(found) => Ok(found.token.credentials()),
+            Err(why) => Err(context.not_signed_in(session, &why)),
+        }
     }
 
     fn call_sts(&mut self, step: &Step, input: Option<&Credentials>) -> Result<Credentials> {
