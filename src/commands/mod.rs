@@ -14,6 +14,7 @@ mod login;
 mod remove;
 mod rotate;
 mod show;
+mod signin;
 mod sso;
 
 use std::io::{self, Write};
@@ -67,6 +68,8 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::Version => compat::version(),
         Command::Import(args) => crate::import::run(&context, &args),
         Command::Sso(command) => sso::run(&context, &command),
+        Command::Signin(args) => signin::run_signin(&context, &args),
+        Command::Signout(args) => signin::run_signout(&context, &args),
     };
     done.map(|()| 0)
 }

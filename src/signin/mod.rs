@@ -3,7 +3,7 @@
 //! (../shared/notes/aws-login.md). This room holds the pure pieces: the AWS CLI's cache file
 //! (`token`), DPoP proofs (`dpop`), the browser step (`authorize`), what the service's errors
 //! mean (`errors`), the endpoint rule (here); the one HTTPS call (`aws`); where tokens live
-//! and their locks (`cache`); one refresh for every caller (`session`).
+//! and their locks (`cache`); one refresh for every caller (`session`); signing in (`login`).
 //! Must not: know SDK types outside `aws.rs`, be reached on the warm path, or let a token,
 //! key or code reach an error, a log or argv.
 
@@ -12,6 +12,7 @@ pub mod aws;
 pub mod cache;
 pub mod dpop;
 pub mod errors;
+pub mod login;
 pub mod session;
 pub mod token;
 

@@ -246,6 +246,62 @@ impl Context<'_> {
         }
     }
 
+    /// A new sign-in for `session` (an implicit one: the profile's session is over or was
+    /// never made, and a person can be asked), under the session's lock so that one sign-in
+    /// and one browser tab serve every waiting vault: those that waited find its token.
+    /// Saved where the old token lived (the AWS CLI's file stays the home of a session
+    /// `aws login` made), else in the AWS CLI's file when `shared`, else in vault's store.
+    pub fn sign_in_now(
+        &mut self,
+        session: &str,
+        options: &super::login::Options,
+        shared: bool,
+        ask: &mut dyn FnMut(&str) -> Result<zeroize::Zeroizing<String>>,
+    ) -> Result<Found> {
+        let _held = cache::lock(&self.locks, session)?;
+        let old = match self.cached(session) {
+            Ok(Some(found)) if !found.token.needs_refresh(store::now()) => {
+                crate::debug!("sign-in session `{session}`: signed in by another vault");
+                return Ok(found);
+            }
+            Ok(found) => found.map(|f| f.home),
+            // A file that cannot be read is left as it is: the new token goes to the store.
+            Err(e) => {
+                crate::debug!("{e}");
+                None
+            }
+        };
+        let region = self
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let endpoint = super::endpoint(&region, self.var).map_err(|problem| Error::BadValue {
+            name: super::ENDPOINT_VARIABLE,
+            problem,
+        })?;
+        let (signed_in, token) =
+            super::login::sign_in(&endpoint, &region, options, &self.profile, self.var, ask)?;
+        if signed_in.trim() != session.trim() {
+            return Err(Error::LoginSession {
+                problem: format!(
+                    "the sign-in was for `{signed_in}`, but profile `{}` names `login_session = {session}`; nothing was kept",
+                    self.profile
+                ),
+                hint: format!(
+                    "sign in as that user or role, or run `vault signin {}` to switch the profile to the new session",
+                    self.profile
+                ),
+            });
+        }
+        let home = match old {
+            Some(Home::Shared(path)) => Home::Shared(path),
+            _ if shared => Home::Shared(self.shared_path(session)),
+            _ => Home::Store,
+        };
+        self.save(session, &home, &token)?;
+        Ok(Found { token, home })
+    }
+
     /// `vault signout`: the token removed wherever it lives; whether there was one.
     pub fn remove(&mut self, session: &str) -> Result<bool> {
         let _held = cache::lock(&self.locks, session)?;

@@ -37,6 +37,8 @@ pub struct Sessions<'a> {
     pub var: &'a dyn Fn(&str) -> Option<String>,
     /// `sso_token_cache = shared`: SSO tokens also go to `~/.aws/sso/cache`.
     pub sso_shared_cache: bool,
+    /// `login_token_cache = shared`: a sign-in vault makes goes to `~/.aws/login/cache`.
+    pub login_shared_cache: bool,
 }
 
 impl Sessions<'_> {
@@ -217,10 +219,27 @@ impl Sessions<'_> {
             region: step.region.clone(),
             refresher: &crate::signin::session::refresh_call,
         };
-        match context.token(session)? {
-            Ok(found) => Ok(found.token.credentials()),
-            Err(why) => Err(context.not_signed_in(session, &why)),
+        let why = match context.token(session)? {
+            Ok(found) => return Ok(found.token.credentials()),
+            Err(why) => why,
+        };
+        // A sign-in happens by itself only when a person can be asked.
+        if !crate::signin::login::person_present(var) {
+            return Err(context.not_signed_in(session, &why));
         }
+        eprintln!(
+            "{}; signing in",
+            crate::text::printable(&context.not_signed_in(session, &why).to_string())
+        );
+        let prompt = &mut *self.mfa.prompt;
+        let mut ask = |question: &str| prompt.ask(question, false);
+        let found = context.sign_in_now(
+            session,
+            &crate::signin::login::Options::default(),
+            self.login_shared_cache,
+            &mut ask,
+        )?;
+        Ok(found.token.credentials())
     }
 
     fn call_sts(&mut self, step: &Step, input: Option<&Credentials>) -> Result<Credentials> {
