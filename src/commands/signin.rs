@@ -213,16 +213,25 @@ pub fn run_signout(context: &super::Context, args: &SignoutArgs) -> Result<()> {
     Ok(())
 }
 
-/// Sets `login_session = <session>` in the target's section, every other byte of the
-/// config as it was (a new `[profile NAME]` section is appended when there is none).
+/// Sets `login_session = <session>` in the target's section of the config file, every
+/// other byte as it was (a new `[profile NAME]` section is appended when there is none).
 fn write_login_session(
     config: &crate::config::Config,
     target: &Target,
     session: &str,
 ) -> Result<()> {
-    let _ = (config, target, session, target.new);
-    Err(Error::LoginSession {
-        problem: "writing `login_session` into the config is not built yet".to_string(),
-        hint: "add `login_session = <the ARN above>` to the profile by hand".to_string(),
-    })
+    crate::config::edit::set_key(
+        &config.config_path,
+        &target.profile,
+        "login_session",
+        session,
+    )?;
+    if target.new {
+        eprintln!(
+            "Added `[profile {}]` to `{}`.",
+            target.profile,
+            crate::paths::display_path(&config.config_path)
+        );
+    }
+    Ok(())
 }

@@ -8,12 +8,15 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::Serialize;
+mod chain;
+mod settings;
+
+pub use chain::{Base, Chain};
+pub use settings::{From, Overrides, ResolvedProfile, Value};
 
 use super::parse::is_secret_key;
-use super::profiles::{FileKind, Origin, ProfileSet};
+use super::profiles::{Origin, Place, ProfileSet};
 use crate::error::Error;
 
 /// Keys a profile inherits from `[default]` when neither it nor its includes set them.
@@ -32,312 +35,6 @@ pub const DEFAULT_FALLBACK_KEYS: &[&str] = &[
 /// (`list` resolves every profile) and every later step (planning, one STS call a role)
 /// bounded, whatever a config says.
 pub const MAX_CHAIN: usize = 64;
-
-/// Where an effective setting came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum From {
-    /// Written in a file, in the section of `profile` (the profile itself, one it includes,
-    /// or `default`).
-    File {
-        profile: String,
-        file: FileKind,
-        line: usize,
-    },
-    /// An environment variable.
-    Env { variable: &'static str },
-    /// A command-line flag.
-    Flag { flag: &'static str },
-}
-
-#[derive(Clone, PartialEq, Eq, Serialize)]
-pub struct Value {
-    pub value: String,
-    pub from: From,
-}
-
-impl fmt::Debug for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A `Value` may hold a plaintext secret key; its key is not known here.
-        f.debug_struct("Value")
-            .field("from", &self.from)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Settings that beat every file: flags, else environment, for the selected profile only.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Overrides {
-    /// `(key, value, source)`, e.g. `("region", "eu-west-2", Env("AWS_REGION"))`.
-    pub settings: Vec<(&'static str, String, From)>,
-}
-
-impl Overrides {
-    /// The aws-vault environment variables that change a profile, flags applied after.
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Overrides {
-        let mut settings = Vec::new();
-        let vars: [(&str, &'static str); 5] = [
-            ("role_arn", "AWS_ROLE_ARN"),
-            ("mfa_serial", "AWS_MFA_SERIAL"),
-            ("role_session_name", "AWS_ROLE_SESSION_NAME"),
-            ("region", "AWS_DEFAULT_REGION"),
-            ("region", "AWS_REGION"),
-        ];
-        for (key, variable) in vars {
-            if let Some(value) = get(variable).filter(|v| !v.is_empty()) {
-                settings.push((key, value, From::Env { variable }));
-            }
-        }
-        Overrides { settings }
-    }
-
-    pub fn flag(&mut self, key: &'static str, value: String, flag: &'static str) {
-        self.settings.push((key, value, From::Flag { flag }));
-    }
-}
-
-/// One profile with every setting that applies to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResolvedProfile {
-    pub name: String,
-    /// Where its section starts, or `None` for a profile known only to the vault.
-    #[serde(skip)]
-    pub origin: Option<Origin>,
-    #[serde(serialize_with = "serialize_hiding_secrets")]
-    pub settings: BTreeMap<String, Value>,
-}
-
-/// Settings as JSON, with the values of secret keys replaced by `<hidden>`.
-fn serialize_hiding_secrets<S: serde::Serializer>(
-    settings: &BTreeMap<String, Value>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = serializer.serialize_map(Some(settings.len()))?;
-    for (key, value) in settings {
-        let shown = Value {
-            value: if is_secret_key(key) {
-                "<hidden>".to_string()
-            } else {
-                value.value.clone()
-            },
-            from: value.from.clone(),
-        };
-        map.serialize_entry(key, &shown)?;
-    }
-    map.end()
-}
-
-impl ResolvedProfile {
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.settings.get(key).map(|v| v.value.as_str())
-    }
-
-    pub fn region(&self) -> Option<&str> {
-        self.get("region")
-    }
-
-    pub fn mfa_serial(&self) -> Option<&str> {
-        self.get("mfa_serial").filter(|s| !s.is_empty())
-    }
-
-    pub fn role_arn(&self) -> Option<&str> {
-        self.get("role_arn")
-    }
-
-    /// `duration_seconds` as a number of seconds.
-    pub fn duration_seconds(&self) -> Result<Option<u64>, Error> {
-        let Some(text) = self.get("duration_seconds") else {
-            return Ok(None);
-        };
-        match text.parse::<u64>() {
-            Ok(seconds) if seconds > 0 => Ok(Some(seconds)),
-            _ => Err(Error::BadSetting {
-                profile: self.name.clone(),
-                key: "duration_seconds",
-                problem: format!("`{text}` is not a whole number of seconds"),
-            }),
-        }
-    }
-
-    /// `session_tags = k=v, k2=v2`.
-    pub fn session_tags(&self) -> Result<Vec<(String, String)>, Error> {
-        let Some(text) = self.get("session_tags") else {
-            return Ok(Vec::new());
-        };
-        let mut tags = Vec::new();
-        for item in list_items(text) {
-            match item.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    tags.push((k.trim().to_string(), v.trim().to_string()))
-                }
-                _ => {
-                    return Err(Error::BadSetting {
-                        profile: self.name.clone(),
-                        key: "session_tags",
-                        problem: format!("`{item}` is not of the form `key=value`"),
-                    });
-                }
-            }
-        }
-        Ok(tags)
-    }
-
-    /// `transitive_session_tags = k, k2`: each must be a key of `session_tags`.
-    pub fn transitive_session_tags(&self) -> Result<Vec<String>, Error> {
-        let Some(text) = self.get("transitive_session_tags") else {
-            return Ok(Vec::new());
-        };
-        let tags = self.session_tags()?;
-        let mut keys = Vec::new();
-        for item in list_items(text) {
-            if !tags.iter().any(|(k, _)| k == item) {
-                return Err(Error::BadSetting {
-                    profile: self.name.clone(),
-                    key: "transitive_session_tags",
-                    problem: format!("`{item}` is not a key of `session_tags`"),
-                });
-            }
-            keys.push(item.to_string());
-        }
-        Ok(keys)
-    }
-}
-
-/// Comma-separated items, trimmed; an empty item is kept so that it can be refused.
-fn list_items(text: &str) -> impl Iterator<Item = &str> {
-    let text = text.trim();
-    text.split(',')
-        .map(str::trim)
-        .filter(move |_| !text.is_empty())
-}
-
-/// Where the first credentials in a chain come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Base {
-    /// Long-lived keys kept in the vault under the profile's name.
-    StoredKeys {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-    },
-    /// Keys written in the plaintext config or credentials file.
-    PlaintextKeys {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-        access_key_id: String,
-    },
-    /// `credential_source` (`Environment`, `Ec2InstanceMetadata`, `EcsContainer`).
-    NamedSource {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-        source: String,
-    },
-    WebIdentity {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-        role_arn: String,
-        token_file: String,
-        session_name: Option<String>,
-    },
-    Sso {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-        session: Option<String>,
-        account_id: Option<String>,
-        role_name: Option<String>,
-        region: Option<String>,
-        start_url: Option<String>,
-        /// `sso_registration_scopes` of the `[sso-session]`, as written.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        scopes: Option<String>,
-        /// Where each SSO value was written (`config file line 3`), for errors.
-        #[serde(skip)]
-        places: BTreeMap<String, String>,
-    },
-    CredentialProcess {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-        command: String,
-    },
-    /// `login_session = <ARN>`: a sign-in session (`aws login`, `vault signin`).
-    LoginSession {
-        #[serde(serialize_with = "name_only")]
-        profile: ResolvedProfile,
-        /// The session's ARN, as written (trimmed).
-        session: String,
-    },
-}
-
-impl Base {
-    pub fn profile(&self) -> &ResolvedProfile {
-        match self {
-            Base::StoredKeys { profile }
-            | Base::PlaintextKeys { profile, .. }
-            | Base::NamedSource { profile, .. }
-            | Base::WebIdentity { profile, .. }
-            | Base::Sso { profile, .. }
-            | Base::CredentialProcess { profile, .. }
-            | Base::LoginSession { profile, .. } => profile,
-        }
-    }
-}
-
-/// A selected profile's credential sources: a base, then roles assumed in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Chain {
-    pub base: Base,
-    /// Profiles whose `role_arn` is assumed, the first with the base's credentials.
-    #[serde(serialize_with = "role_steps")]
-    pub roles: Vec<ResolvedProfile>,
-}
-
-/// In a chain's JSON a profile is named, not repeated in full.
-fn name_only<S: serde::Serializer>(profile: &ResolvedProfile, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&profile.name)
-}
-
-/// Each role as its profile and the settings that shape the AssumeRole call.
-fn role_steps<S: serde::Serializer>(roles: &[ResolvedProfile], s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeSeq;
-    const KEYS: &[&str] = &[
-        "role_arn",
-        "mfa_serial",
-        "external_id",
-        "role_session_name",
-        "duration_seconds",
-        "source_identity",
-        "session_tags",
-        "transitive_session_tags",
-    ];
-    let mut seq = s.serialize_seq(Some(roles.len()))?;
-    for role in roles {
-        let mut step = BTreeMap::new();
-        step.insert("profile", role.name.as_str());
-        for key in KEYS {
-            if let Some(value) = role.get(key) {
-                step.insert(key, value);
-            }
-        }
-        seq.serialize_element(&step)?;
-    }
-    seq.end()
-}
-
-impl Chain {
-    /// The vault entry the chain starts from, if any.
-    pub fn stored_keys(&self) -> Option<&str> {
-        match &self.base {
-            Base::StoredKeys { profile } => Some(&profile.name),
-            _ => None,
-        }
-    }
-
-    /// The profile whose credentials come last: the last role, else the base's.
-    pub fn last(&self) -> &ResolvedProfile {
-        self.roles.last().unwrap_or(self.base.profile())
-    }
-}
 
 /// The config, with the vault's entry names, ready to resolve profiles.
 pub struct Resolver<'a> {
@@ -417,6 +114,7 @@ impl<'a> Resolver<'a> {
                 return Err(Error::ChainTooLong {
                     key: "include_profile",
                     profile: name.to_string(),
+                    limit: MAX_CHAIN,
                 });
             }
             if visited.contains(&current) {
@@ -479,6 +177,7 @@ impl<'a> Resolver<'a> {
                 return Err(Error::ChainTooLong {
                     key: "source_profile",
                     profile: selected.to_string(),
+                    limit: MAX_CHAIN,
                 });
             }
             if visited.contains(&current.name) {
@@ -625,8 +324,11 @@ impl<'a> Resolver<'a> {
         {
             return Ok(None);
         }
-        // Where each value was written, for errors: "config file line 3".
-        let mut places: BTreeMap<&str, String> = BTreeMap::new();
+        // Where each value and section was written, for errors: "`~/.aws/config` line 3".
+        let mut places: BTreeMap<&str, Place> = BTreeMap::new();
+        if let Some(origin) = profile.origin {
+            places.insert(PROFILE_HEADER, self.profiles.place(origin));
+        }
         for key in [
             "sso_session",
             "sso_region",
@@ -636,49 +338,69 @@ impl<'a> Resolver<'a> {
         ] {
             if let Some(From::File { file, line, .. }) = profile.settings.get(key).map(|v| &v.from)
             {
-                places.insert(key, place(*file, *line));
+                let origin = Origin {
+                    file: *file,
+                    line: *line,
+                };
+                places.insert(key, self.profiles.place(origin));
             }
         }
         let mut scopes = None;
         if let Some(name) = &session {
             let Some(section) = self.profiles.sso_session(name) else {
-                return Err(Error::SsoSessionMissing {
-                    profile: profile.name.clone(),
-                    session: name.clone(),
-                });
+                let names = self.profiles.sso_sessions().iter().map(|s| s.name.as_str());
+                let hint = match closest(name, names) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!(
+                        "add `[sso-session {name}]` with `sso_start_url` and `sso_region` to the config"
+                    ),
+                };
+                return Err(config_error(
+                    places.get("sso_session"),
+                    &profile.name,
+                    format!(
+                        "`sso_session`: sso-session named `{name}` (referenced by profile `{}`) was not found",
+                        profile.name
+                    ),
+                    Some(hint),
+                ));
             };
             for (key, slot) in [
                 ("sso_region", &mut region),
                 ("sso_start_url", &mut start_url),
             ] {
                 if slot.is_some() {
-                    let at = places
-                        .get(key)
-                        .map(|p| format!(" ({p})"))
-                        .unwrap_or_default();
-                    return Err(Error::SsoSetting {
-                        profile: profile.name.clone(),
-                        problem: format!(
-                            "`{key}` can only be specified in the [sso-session] config when a session name is given{at}; remove it from the profile"
+                    return Err(config_error(
+                        places.get(key),
+                        &profile.name,
+                        format!(
+                            "`{key}` can only be specified in the [sso-session] config when a session name is given (profile `{}` names `{name}`)",
+                            profile.name
                         ),
-                    });
+                        Some(format!(
+                            "remove it from `[profile {}]`; `[sso-session {name}]` holds it",
+                            profile.name
+                        )),
+                    ));
                 }
                 if let Some(setting) = section.setting(key) {
                     *slot = Some(setting.value.clone());
-                    places.insert(key, place(setting.origin.file, setting.origin.line));
+                    places.insert(key, self.profiles.place(setting.origin));
                 }
             }
+            places.insert(SESSION_HEADER, self.profiles.place(section.origin));
             scopes = section.get("sso_registration_scopes").map(str::to_string);
         }
-        let pair = |set: &str, missing: &str| Error::SsoSetting {
-            profile: profile.name.clone(),
-            problem: format!(
-                "if `{set}` is set, then `{missing}` must also be set{}",
-                places
-                    .get(set)
-                    .map(|p| format!(" (`{set}` is at {p})"))
-                    .unwrap_or_default()
-            ),
+        let pair = |set: &str, missing: &str| {
+            config_error(
+                places.get(set),
+                &profile.name,
+                format!(
+                    "if `{set}` is set, then `{missing}` must also be set (profile `{}`)",
+                    profile.name
+                ),
+                Some(format!("add `{missing}` to `[profile {}]`", profile.name)),
+            )
         };
         match (&account_id, &role_name) {
             (Some(_), None) => return Err(pair("sso_account_id", "sso_role_name")),
@@ -711,13 +433,69 @@ impl<'a> Resolver<'a> {
     }
 }
 
-/// `config file line 3`: where a setting was written, for errors.
-pub fn place(file: FileKind, line: usize) -> String {
-    let file = match file {
-        FileKind::Config => "config file",
-        FileKind::Credentials => "credentials file",
+/// The keys of [`Base::Sso`]'s places for the section headers: the profile's, and its
+/// `[sso-session]`'s.
+pub const PROFILE_HEADER: &str = "[profile]";
+pub const SESSION_HEADER: &str = "[sso-session]";
+
+/// An error at `place` (file, line; the problem names the key), or, for a value that was
+/// not written in a file, one about the profile.
+pub fn config_error(
+    place: Option<&Place>,
+    profile: &str,
+    problem: String,
+    hint: Option<String>,
+) -> Error {
+    match place {
+        Some(place) => Error::ConfigSetting {
+            path: place.path.clone(),
+            line: place.line,
+            problem,
+            hint,
+        },
+        None => Error::SsoSetting {
+            profile: profile.to_string(),
+            problem,
+        },
+    }
+}
+
+/// The start URL and region a sign-in uses, from `section` (`` `[sso-session s]` `` or
+/// `` `[profile p]` ``, written at `header`): a missing one is named with the section to add
+/// it to, and the URL must be https.
+pub fn sso_start<'a>(
+    section: &str,
+    header: Option<&Place>,
+    start_url: Option<(&'a str, Option<&Place>)>,
+    region: Option<&'a str>,
+    profile: &str,
+) -> Result<(&'a str, &'a str), Error> {
+    let missing: Vec<&str> = [
+        ("`sso_start_url`", start_url.is_none()),
+        ("`sso_region`", region.is_none()),
+    ]
+    .into_iter()
+    .filter(|(_, missing)| *missing)
+    .map(|(key, _)| key)
+    .collect();
+    let (Some((url, url_place)), Some(region)) = (start_url, region) else {
+        let keys = missing.join(" and ");
+        return Err(config_error(
+            header,
+            profile,
+            format!("{section} is configured to use SSO but is missing {keys}"),
+            Some(format!("add {keys} to {section}")),
+        ));
     };
-    format!("{file} line {line}")
+    if !url.starts_with("https://") {
+        return Err(config_error(
+            url_place.or(header),
+            profile,
+            format!("`sso_start_url` of {section} must use https: `{url}`"),
+            Some("start URLs look like `https://d-1234567890.awsapps.com/start`".to_string()),
+        ));
+    }
+    Ok((url, region))
 }
 
 /// The candidate nearest to `name` by edit distance, if it is near enough to be a typo.
