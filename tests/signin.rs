@@ -9,6 +9,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -506,4 +507,336 @@ fn tokens_go_only_to_https_or_the_loopback_endpoint_that_is_named() {
     assert!(err.contains("AWS_ENDPOINT_URL_SIGNIN"), "{err}");
     assert!(err.contains("http on 127.0.0.1"), "{err}");
     assert_eq!(s.fake.calls(REFRESH), 0);
+}
+
+/// A browser: fetches the URL it is given (vault's local page), then the sign-in page that
+/// one redirects to, following the redirects to vault's callback. Each run appends its argv
+/// to `browser.log` (one line per tab opened).
+const BROWSER: &str = r#"
+import os, sys, urllib.error, urllib.request
+url = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "browser.log"), "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\n")
+try:
+    urllib.request.urlopen(url, timeout=30).read()
+except urllib.error.HTTPError:
+    pass
+"#;
+
+/// The review's mallory: follows vault's local page to the sign-in page (reading `state`
+/// there), sends the callback with mallory's code as uid `MALLORY_UID`, then signs in.
+const MALLORY_BROWSER: &str = r#"
+import os, subprocess, sys, urllib.error, urllib.parse, urllib.request
+url = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+try:
+    urllib.request.build_opener(Stay).open(url, timeout=10)
+    page = url
+except urllib.error.HTTPError as e:
+    page = e.headers.get("Location", url)
+q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page).query))
+steal = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": "MALLORY-CODE", "state": q["state"]})
+attack = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    r = urllib.request.urlopen(sys.argv[1], timeout=10)\n"
+    "    print('answered', r.status)\n"
+    "except Exception as e:\n"
+    "    print('refused:', type(e).__name__)\n"
+)
+uid = os.environ["MALLORY_UID"]
+out = subprocess.run(
+    ["setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "/usr/bin/python3", "-c", attack, steal],
+    capture_output=True, text=True, timeout=30,
+)
+with open(os.path.join(here, "mallory.out"), "w") as f:
+    f.write(out.stdout + out.stderr)
+urllib.request.urlopen(page, timeout=30).read()
+"#;
+
+/// Runs `command`, killing it if it takes longer than `limit`.
+fn bounded(mut command: std::process::Command, limit: Duration) -> Run {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match outcome.recv_timeout(limit) {
+        Ok(output) => Run::from(output.unwrap()),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("vault did not end within {limit:?}");
+        }
+    }
+}
+
+impl SignedIn {
+    /// The seed's config with `gds-users` not yet signed in, and a `BROWSER` that signs in.
+    fn not_signed_in(&mut self, browser: &str) -> String {
+        let text = format!(
+            "\
+# the seed's config
+[default]
+region = us-east-1
+
+[profile gds-users]
+region = eu-west-1   ; where we work
+
+# roles on top
+[profile signed-in-role]
+source_profile = gds-users
+role_arn = {readonly}
+",
+            readonly = self.moto.role_arn("readonly")
+        );
+        self.home.config(&text);
+        let script = self.home.write("browser/browser.py", browser);
+        self.home
+            .env("BROWSER", format!("{} {}", python(), script.display()));
+        text
+    }
+
+    fn config_text(&self) -> String {
+        std::fs::read_to_string(self.home.path().join(".aws/config")).unwrap()
+    }
+}
+
+#[test]
+fn signin_through_the_browser_writes_login_session_and_keeps_every_other_byte() {
+    let mut s = SignedIn::new();
+    let before = s.not_signed_in(BROWSER);
+    let run = bounded(
+        s.home.command(["signin", "gds-users"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.ok(), "", "nothing on stdout");
+    assert!(
+        run.stderr.contains(&format!(
+            "Profile `gds-users` is signed in as {} (`login_session`); the session's token is in vault's store.",
+            s.session
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        s.config_text(),
+        before.replace(
+            "region = eu-west-1   ; where we work\n",
+            &format!(
+                "region = eu-west-1   ; where we work\nlogin_session = {}\n",
+                s.session
+            )
+        ),
+        "only the login_session line is new"
+    );
+    assert_eq!(s.fake.calls("Authorize"), 1);
+    assert_eq!(s.fake.calls("CreateOAuth2Token.authorization_code"), 1);
+    assert_eq!(
+        s.fake.calls("refused"),
+        0,
+        "PKCE, state and DPoP all checked by the fake"
+    );
+    // The browser got vault's local page only: no state, no authorize URL in its argv.
+    let argv = std::fs::read_to_string(s.home.path().join("browser/browser.log")).unwrap();
+    assert_eq!(argv.lines().count(), 1, "{argv}");
+    assert!(
+        argv.starts_with("http://127.0.0.1:") && !argv.contains('?'),
+        "{argv}"
+    );
+    // The token is in vault's store, not in the AWS CLI's folder.
+    assert!(!s.cache_file().exists());
+    let arn = s.caller_arn(&["signed-in-role"]);
+    assert!(arn.contains(":assumed-role/readonly/"), "{arn}");
+    assert_eq!(s.fake.calls(REFRESH), 0, "15 minutes left: no refresh");
+    // `vault signout`: the token and the sessions go, the config stays, nothing is revoked.
+    let out = s.run(&["signout", "gds-users"]);
+    assert_eq!(out.ok(), "");
+    assert!(
+        out.stderr
+            .contains("Removed the sign-in session's token for `gds-users`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Nothing is revoked at AWS"),
+        "{}",
+        out.stderr
+    );
+    assert!(s.config_text().contains("login_session = "));
+    s.home.env("BROWSER", "");
+    let err = s
+        .detached(&["exec", "signed-in-role", "--", "true"])
+        .fails()
+        .to_string();
+    assert!(
+        err.contains("profile `gds-users` is not signed in"),
+        "{err}"
+    );
+}
+
+#[test]
+fn with_the_shared_cache_the_token_is_the_aws_clis_file_and_botocore_uses_it() {
+    let mut s = SignedIn::new();
+    s.not_signed_in(BROWSER);
+    s.home.env("AWS_VAULT_LOGIN_TOKEN_CACHE", "shared");
+    // The profile's region, not the environment's, is the one signed in to.
+    s.home.env("AWS_DEFAULT_REGION", "");
+    let run = bounded(
+        s.home.command(["signin", "gds-users"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.ok(), "");
+    assert!(
+        run.stderr.contains("(plaintext, as the AWS CLI keeps it)"),
+        "{}",
+        run.stderr
+    );
+    let token = s.token();
+    assert!(
+        token["dpopKey"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\n")
+    );
+    assert_eq!(
+        token["signInRegion"], "eu-west-1",
+        "the region is kept with the token"
+    );
+    assert_eq!(token["clientId"], "arn:aws:signin:::devtools/same-device");
+    let mode = std::fs::metadata(s.cache_file())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        s.botocore()["access_key_id"],
+        token["accessToken"]["accessKeyId"]
+    );
+    // botocore refreshes vault's sign-in with vault's key: the key binding holds.
+    s.expire_in(60);
+    s.botocore();
+    assert_eq!(s.fake.calls(REFRESH), 1);
+    assert_eq!(s.fake.calls("refused"), 0);
+}
+
+#[test]
+fn another_users_callback_is_refused_and_the_sign_in_goes_on() {
+    let Some((_, mallory)) = support::users::LocalUser::pair(
+        "another_users_callback_is_refused_and_the_sign_in_goes_on",
+    ) else {
+        return;
+    };
+    let mut s = SignedIn::new();
+    s.not_signed_in(MALLORY_BROWSER);
+    s.home.env("MALLORY_UID", mallory.uid.to_string());
+    let run = bounded(
+        s.home.command(["signin", "gds-users"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.ok(), "");
+    let saw = std::fs::read_to_string(s.home.path().join("browser/mallory.out")).unwrap();
+    assert!(saw.starts_with("refused:"), "{saw}");
+    assert!(
+        run.stderr
+            .contains(&format!("from another user (uid {})", mallory.uid)),
+        "{}",
+        run.stderr
+    );
+    let codes: Vec<Value> = s
+        .fake
+        .log()
+        .into_iter()
+        .filter(|e| e["grant"] == "authorization_code")
+        .collect();
+    assert_eq!(
+        codes.len(),
+        1,
+        "only the browser's code was redeemed: {codes:?}"
+    );
+    assert_eq!(codes[0]["status"], 200);
+}
+
+#[test]
+fn ctrl_c_during_sign_in_caches_nothing_frees_the_lock_and_keeps_the_config() {
+    use std::io::Read;
+    let mut s = SignedIn::new();
+    let before = s.not_signed_in("import sys\n");
+    let mut child = s
+        .home
+        .command(["signin", "gds-users"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 256];
+    while !seen.contains("To sign in") {
+        let n = stderr.read(&mut buffer).unwrap();
+        assert!(n > 0, "{seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(!child.wait().unwrap().success());
+    assert_eq!(s.config_text(), before, "the config is unchanged");
+    assert!(!s.cache_file().exists());
+    let sessions = s.run(&["list", "--sessions"]);
+    assert!(!sessions.ok().contains("signin"), "{sessions:?}");
+    // The lock went with the process: the next sign-in does not wait.
+    let script = s.home.write("browser/browser.py", BROWSER);
+    s.home
+        .env("BROWSER", format!("{} {}", python(), script.display()));
+    let run = bounded(
+        s.home.command(["signin", "gds-users"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.ok(), "");
+}
+
+#[test]
+fn an_expired_session_signs_in_by_itself_when_a_browser_can_be_opened() {
+    let mut s = SignedIn::new();
+    s.aws_login(30);
+    let script = s.home.write("browser/browser.py", BROWSER);
+    s.home
+        .env("BROWSER", format!("{} {}", python(), script.display()));
+    s.fake.fail(&["TOKEN_EXPIRED"]);
+    let run = bounded(
+        s.home.command([
+            "exec",
+            "gds-users",
+            "--",
+            "sh",
+            "-c",
+            "echo $AWS_ACCESS_KEY_ID",
+        ]),
+        Duration::from_secs(120),
+    );
+    let key = run.ok().trim().to_string();
+    assert!(
+        run.stderr.starts_with(
+            "profile `gds-users`: the sign-in session has expired (`TOKEN_EXPIRED`): The refresh token has expired.\nSigning in again.\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.fake.calls("Authorize"), 1);
+    // The session `aws login` made is replaced in its own file.
+    assert_eq!(s.token()["accessToken"]["accessKeyId"], key.as_str());
 }

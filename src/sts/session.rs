@@ -228,7 +228,7 @@ impl Sessions<'_> {
             return Err(context.not_signed_in(session, &why));
         }
         eprintln!(
-            "{}; signing in",
+            "{}\nSigning in again.",
             crate::text::printable(&context.not_signed_in(session, &why).to_string())
         );
         let prompt = &mut *self.mfa.prompt;
