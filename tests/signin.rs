@@ -234,6 +234,22 @@ fn a_role_on_a_sign_in_session_runs_aws_as_the_assumed_role_after_one_refresh() 
     // The sessions are cached: a second run calls nobody.
     assert_eq!(s.caller_arn(&["signed-in-role"]), arn);
     assert_eq!(s.fake.calls(REFRESH), 1);
+    // `list` shows the sign-in session on its profile's row, with its time left.
+    let list = s.run(&["list"]);
+    let row = list
+        .ok()
+        .lines()
+        .find(|l| l.starts_with("gds-users "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(row.contains(&format!("signin:{}", s.session)), "{row}");
+    assert!(row.contains("signin.CreateOAuth2Token:1"), "{row}");
+    let role = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("signed-in-role "))
+        .unwrap();
+    assert!(role.contains("sts.AssumeRole:"), "{role}");
 }
 
 #[test]
