@@ -856,3 +856,98 @@ fn an_expired_session_signs_in_by_itself_when_a_browser_can_be_opened() {
     // The session `aws login` made is replaced in its own file.
     assert_eq!(s.token()["accessToken"]["accessKeyId"], key.as_str());
 }
+
+#[test]
+fn a_remote_sign_in_prints_the_url_and_takes_the_pasted_code() {
+    let mut s = SignedIn::new();
+    s.not_signed_in(BROWSER);
+    let command = s.home.command(["signin", "--remote", "gds-users"]);
+    let mut session = rexpect::session::spawn_command(command, Some(60_000)).unwrap();
+    session
+        .exp_string("open this page in a browser on any device:")
+        .unwrap();
+    let (_, url) = session
+        .exp_regex(r"http://127\.0\.0\.1:[0-9]+/v1/authorize\?[^\s]+")
+        .unwrap();
+    assert!(url.contains("devtools%2Fcross-device"), "{url}");
+    session
+        .exp_string("Enter the authorization code displayed in your browser: ")
+        .unwrap();
+    // The other device: signs in, and its confirmation page shows the code to paste.
+    let page = r#"
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=30).read().decode()
+print([l.split()[1] for l in text.splitlines() if l.startswith("CODE ")][0])
+"#;
+    let out = s
+        .home
+        .child(&python(), &["-c", page, &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap();
+    session.send_line(code.trim()).unwrap();
+    let output = session.exp_eof().unwrap();
+    assert!(
+        output.contains(&format!(
+            "Profile `gds-users` is signed in as {}",
+            s.session
+        )),
+        "{output}"
+    );
+    assert!(
+        !output.contains(code.trim()),
+        "the pasted code is not echoed back in a message"
+    );
+    assert!(
+        s.config_text()
+            .contains(&format!("login_session = {}\n", s.session))
+    );
+    assert_eq!(s.fake.calls("CreateOAuth2Token.authorization_code"), 1);
+    assert_eq!(s.fake.calls("refused"), 0);
+    assert!(
+        s.caller_arn(&["signed-in-role"])
+            .contains(":assumed-role/readonly/")
+    );
+}
+
+#[test]
+fn credential_process_and_the_aws_cli_use_a_sign_in_session() {
+    let s = SignedIn::new();
+    s.aws_login(240);
+    let mut config = std::fs::read_to_string(s.home.path().join(".aws/config")).unwrap();
+    config.push_str(&format!(
+        "\n[profile via-process]\ncredential_process = {} export --format json signed-in-role\n",
+        env!("CARGO_BIN_EXE_vault")
+    ));
+    s.home.config(&config);
+    let out = s
+        .home
+        .child(
+            "aws",
+            &[
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "via-process",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let arn = String::from_utf8(out.stdout).unwrap();
+    assert!(arn.contains(":assumed-role/readonly/"), "{arn}");
+    assert_eq!(s.fake.calls(REFRESH), 1);
+}
