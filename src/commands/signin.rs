@@ -164,11 +164,11 @@ pub fn run_signin(context: &super::Context, args: &SigninArgs) -> Result<()> {
         ),
         Home::Store => "vault's store".to_string(),
     };
-    eprintln!(
-        "Profile `{}` is signed in as {} (`login_session`); the session's token is in {kept}.",
-        target.profile,
-        crate::text::printable(&session)
+    let done = format!(
+        "Profile `{}` is signed in as {session} (`login_session`); the session's token is in {kept}.",
+        target.profile
     );
+    eprintln!("{}", crate::text::printable(&done));
     Ok(())
 }
 
@@ -200,16 +200,16 @@ pub fn run_signout(context: &super::Context, args: &SignoutArgs) -> Result<()> {
     let removed = signin.remove(&session)?;
     let label = cache::store_label(&session);
     let sessions = store::remove_sessions(store.as_mut(), |key| key.source == label)?;
-    eprintln!(
-        "{} for `{}` ({}), and {sessions} cached session(s) made from it. Nothing is revoked at AWS: credentials already handed out keep working until they expire (15 minutes; role sessions made from them, until theirs).",
-        if removed {
-            "Removed the sign-in session's token"
-        } else {
-            "There was no sign-in session token"
-        },
-        target.profile,
-        crate::text::printable(&session),
+    let what = if removed {
+        "Removed the sign-in session's token"
+    } else {
+        "There was no sign-in session token"
+    };
+    let done = format!(
+        "{what} for `{}` ({session}), and {sessions} cached session(s) made from it. Nothing is revoked at AWS: credentials already handed out keep working until they expire (15 minutes; role sessions made from them, until theirs).",
+        target.profile
     );
+    eprintln!("{}", crate::text::printable(&done));
     Ok(())
 }
 
@@ -227,11 +227,12 @@ fn write_login_session(
         session,
     )?;
     if target.new {
-        eprintln!(
+        let added = format!(
             "Added `[profile {}]` to `{}`.",
             target.profile,
             crate::paths::display_path(&config.config_path)
         );
+        eprintln!("{}", crate::text::printable(&added));
     }
     Ok(())
 }

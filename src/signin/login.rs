@@ -108,7 +108,10 @@ pub fn sign_in(
         let loopback_http = var(super::ENDPOINT_VARIABLE).is_some();
         match crate::sso::login::openable(&url, loopback_http) {
             Ok(()) => crate::sso::login::launch(&loopback.start_url(), var),
-            Err(why) => eprintln!("Not opening a browser for that URL ({why}); open it yourself."),
+            Err(why) => eprintln!(
+                "Not opening a browser for that URL ({}); open it yourself.",
+                crate::text::printable(&why)
+            ),
         }
         let code = match loopback.wait(&url, &request.state, deadline, WHAT) {
             Ok(Outcome::Code(code)) => code,
@@ -155,7 +158,10 @@ fn paste(
         let answer = ask("Enter the authorization code displayed in your browser: ")?;
         match request.from_pasted(&answer) {
             Ok(code) => return Ok(code),
-            Err(Refusal::NotACode) => eprintln!("{}; try again", Refusal::NotACode),
+            Err(Refusal::NotACode) => eprintln!(
+                "{}; try again",
+                crate::text::printable(&Refusal::NotACode.to_string())
+            ),
             Err(other) => return Err(failed(other.to_string(), profile)),
         }
     }
