@@ -250,6 +250,30 @@ fn a_role_on_a_sign_in_session_runs_aws_as_the_assumed_role_after_one_refresh() 
         .find(|l| l.starts_with("signed-in-role "))
         .unwrap();
     assert!(role.contains("sts.AssumeRole:"), "{role}");
+    // The warm path serves the fresh session: a `vault` alone in a folder, without
+    // `vault-full` to hand over to, answers it.
+    let lone = tempfile::tempdir().unwrap();
+    let vault = lone.path().join("vault");
+    std::fs::copy(env!("CARGO_BIN_EXE_vault"), &vault).unwrap();
+    let template = s.home.command([
+        "exec",
+        "gds-users",
+        "--",
+        "sh",
+        "-c",
+        "echo $AWS_ACCESS_KEY_ID",
+    ]);
+    let mut warm = std::process::Command::new(&vault);
+    warm.args(template.get_args())
+        .env_clear()
+        .envs(template.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .current_dir(s.home.path())
+        .stdin(Stdio::null());
+    let key = Run::from(warm.output().unwrap());
+    assert_eq!(
+        key.ok().trim(),
+        s.token()["accessToken"]["accessKeyId"].as_str().unwrap()
+    );
 }
 
 #[test]
