@@ -975,3 +975,35 @@ fn credential_process_and_the_aws_cli_use_a_sign_in_session() {
     assert!(arn.contains(":assumed-role/readonly/"), "{arn}");
     assert_eq!(s.fake.calls(REFRESH), 1);
 }
+
+#[test]
+fn one_sign_in_and_one_browser_tab_serve_every_waiting_caller() {
+    let mut s = SignedIn::new();
+    s.aws_login(30);
+    let script = s.home.write("browser/browser.py", BROWSER);
+    s.home
+        .env("BROWSER", format!("{} {}", python(), script.display()));
+    s.fake.config(json!({"sticky_error": "TOKEN_EXPIRED"}));
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            s.home
+                .command([
+                    "exec",
+                    "gds-users",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo $AWS_ACCESS_KEY_ID",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let keys = wait_all(children);
+    assert_eq!(s.fake.calls("Authorize"), 1, "one sign-in");
+    let tabs = std::fs::read_to_string(s.home.path().join("browser/browser.log")).unwrap();
+    assert_eq!(tabs.lines().count(), 1, "one browser tab: {tabs}");
+    assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+}
