@@ -185,6 +185,38 @@ pub enum Command {
     /// IAM Identity Center (SSO): sign in, sign out, write profiles for your accounts
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// Sign in with your console sign-in (password, MFA, passkey) instead of an access key,
+    /// as `aws login` does: writes `login_session` into the profile
+    #[command(
+        after_help = "Examples:\n  vault signin gds-users\n  vault signin --region eu-west-1 gds-users\n  vault signin --remote gds-users     # sign in on another device, paste the code\n\nThe session gives 15-minute credentials, refreshed by vault for up to 12 hours. Its token\nlives in vault's store (encrypted), or in ~/.aws/login/cache with `login_token_cache = shared`\nin config.toml (AWS_VAULT_LOGIN_TOKEN_CACHE=shared). A session `aws login` made is used and\nrefreshed in its own file. AWS_ENDPOINT_URL_SIGNIN replaces the Sign-In service's address."
+    )]
+    Signin(SigninArgs),
+    /// Delete a profile's sign-in session token and the sessions made from it (nothing is
+    /// revoked at AWS, as with `aws logout`)
+    #[command(after_help = "Examples:\n  vault signout gds-users")]
+    Signout(SignoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SigninArgs {
+    /// The profile to sign in (`login_session` is written into it)
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: String,
+
+    /// The region to sign in to (kept with the session: its refreshes go there too)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Sign in on another device: print the URL, then paste the code the page shows
+    #[arg(long)]
+    pub remote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignoutArgs {
+    /// The profile whose sign-in session to end
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: String,
 }
 
 #[derive(Debug, Subcommand)]

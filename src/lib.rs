@@ -26,6 +26,7 @@ pub mod prompt;
 #[cfg(unix)]
 pub mod server;
 pub mod settings;
+pub mod signin;
 pub mod sso;
 pub mod store;
 pub mod sts;
