@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use support::federation::FakeFederation;
 use support::signin::FakeSignin;
 use support::{Home, Moto, PASSPHRASE, Run, python, wait_all};
 
@@ -1006,4 +1007,32 @@ fn one_sign_in_and_one_browser_tab_serve_every_waiting_caller() {
     let tabs = std::fs::read_to_string(s.home.path().join("browser/browser.log")).unwrap();
     assert_eq!(tabs.lines().count(), 1, "one browser tab: {tabs}");
     assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+}
+
+/// The servers and console `login` serve a sign-in session as they serve stored keys:
+/// `--server` and `--ec2-server` hand the aws CLI the role assumed on top of it, and `login
+/// --stdout` signs in to the console with that role's cached session; one refresh for all.
+#[test]
+fn the_servers_and_console_login_use_a_sign_in_session() {
+    let mut s = SignedIn::new();
+    s.aws_login(240);
+    for flag in ["--server", "--ec2-server"] {
+        let arn = s.caller_arn(&[flag, "signed-in-role"]);
+        assert!(arn.contains(":assumed-role/readonly/"), "{flag}: {arn}");
+    }
+    assert_eq!(s.fake.calls(REFRESH), 1);
+    let federation = FakeFederation::start("200 OK");
+    s.home.env("AWS_VAULT_FEDERATION_URL", &federation.url);
+    let run = s.detached(&["login", "--stdout", "signed-in-role"]);
+    assert!(
+        run.ok()
+            .starts_with(&format!("{}?Action=login&Issuer=vault&", federation.url)),
+        "{run:?}"
+    );
+    let session = federation.session();
+    let export = s.run(&["export", "--format", "json", "signed-in-role"]);
+    let role: Value = serde_json::from_str(export.ok()).unwrap();
+    assert_eq!(session["sessionId"], role["AccessKeyId"]);
+    assert_eq!(session["sessionToken"], role["SessionToken"]);
+    assert_eq!(s.fake.calls(REFRESH), 1);
 }
