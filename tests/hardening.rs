@@ -488,16 +488,23 @@ fn printed_values_are_escaped_in_src() {
         ("src/commands/login.rs", "problem"), // vault's own text: an OS error, a sock_diag error
         ("src/commands/login.rs", "uid"),     // a number
         ("src/commands/sso.rs", "sessions"),  // a number
+        ("src/commands/sso/populate.rs", "done"), // a number
+        ("src/commands/sso/populate.rs", "self.total"), // a number
+        ("src/commands/sso/populate.rs", "slowed"), // vault's own words and a number
+        ("src/commands/sso/populate.rs", "added"), // a number
+        (
+            "src/commands/sso/populate.rs",
+            "if added == 1 { \"\" } else { \"s\" }",
+        ),
+        ("src/commands/sso/populate.rs", "pairs.len() - added"), // a number
+        ("src/sso/login.rs", "why"), // vault's own reasons (`Reason`, `openable`'s refusals)
+        ("src/sso/login.rs", "DEVICE_CODE_KEY"), // a constant
+        ("src/server/callback.rs", "self.what"), // a `&'static str` of vault's
+        ("src/server/callback.rs", "uid"), // a number
         (
             "src/commands/sso.rs",
             "if sessions == 1 { \"\" } else { \"s\" }",
         ),
-        ("src/commands/sso.rs", "added"), // a number
-        (
-            "src/commands/sso.rs",
-            "if added == 1 { \"\" } else { \"s\" }",
-        ),
-        ("src/commands/sso.rs", "pairs.len() - added"), // a number
     ];
     let escaped = |arg: &str| {
         [

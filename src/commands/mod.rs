@@ -4,7 +4,7 @@
 mod add;
 mod alias;
 mod clear;
-mod compat;
+pub mod compat;
 mod completion;
 mod credentials;
 mod exec;
@@ -15,6 +15,7 @@ mod login;
 mod remove;
 mod rotate;
 mod show;
+mod signin;
 mod sso;
 
 use crate::cli::{Cli, Command};
@@ -69,6 +70,8 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::Version => compat::version(),
         Command::Import(args) => return import::run(&context, &args),
         Command::Sso(command) => sso::run(&context, &command),
+        Command::Signin(args) => signin::run_signin(&context, &args),
+        Command::Signout(args) => signin::run_signout(&context, &args),
     };
     done.map(|()| 0)
 }

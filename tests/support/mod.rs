@@ -6,6 +6,7 @@
 
 pub mod desktop;
 pub mod federation;
+pub mod signin;
 pub mod users;
 
 use std::ffi::OsStr;
