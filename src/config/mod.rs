@@ -3,9 +3,11 @@
 //! `parse` turns text into sections, `profiles` merges them, `resolve` turns a profile name
 //! into settings and a chain. Only `load` here touches the file system.
 
+pub mod editor;
 pub mod parse;
 pub mod profiles;
 pub mod resolve;
+pub mod roles;
 
 use std::io;
 use std::path::{Path, PathBuf};
