@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 #[macro_use]
 pub mod debug;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub(crate) mod import;
