@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::export::ExportFormat;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "vault",
@@ -358,22 +360,6 @@ pub struct ExportArgs {
     /// The profile whose credentials to print
     #[arg(env = "AWS_PROFILE", hide_env_values = true)]
     pub profile: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// KEY=VALUE lines
-    Env,
-    /// export KEY=VALUE lines, for eval in sh, bash and zsh
-    ExportEnv,
-    /// the credential_process JSON
-    Json,
-    /// a credentials-file section
-    Ini,
-    /// set -gx lines for fish
-    Fish,
-    /// $env: lines for PowerShell
-    Powershell,
 }
 
 #[derive(Debug, Args)]

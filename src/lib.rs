@@ -13,10 +13,14 @@ pub mod config;
 #[macro_use]
 pub mod debug;
 pub mod doctor;
+pub mod env;
 pub mod error;
 pub mod exec;
+pub mod export;
 pub(crate) mod import;
+pub mod list;
 pub mod mfa;
+pub mod output;
 pub mod paths;
 pub mod process;
 pub mod prompt;

@@ -1,6 +1,8 @@
 //! vault's own settings: flags beat environment beat `config.toml` (under the platform
 //! config folder, e.g. `~/.config/vault/config.toml`) beat defaults. It turns them into
 //! values the store takes (`store::Options`); the store does not depend on this module.
+//! It also reads aws-vault's session-duration variables (`ttls`). It must not name
+//! `commands/` or `cli.rs` (the rooms above it).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::prompt::Driver;
 use crate::store::{self, Backend};
+use crate::sts::plan::Ttls;
 
 /// The optional settings file, as written.
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +176,25 @@ fn expand_home(path: &str) -> PathBuf {
         Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
         None => PathBuf::from(path),
     }
+}
+
+/// aws-vault's duration variables, defaults where unset.
+pub fn ttls(var: impl Fn(&str) -> Option<String>) -> Result<Ttls> {
+    let mut ttls = Ttls::default();
+    for (name, slot) in [
+        ("AWS_SESSION_TOKEN_TTL", &mut ttls.session_token),
+        (
+            "AWS_CHAINED_SESSION_TOKEN_TTL",
+            &mut ttls.chained_session_token,
+        ),
+        ("AWS_ASSUME_ROLE_TTL", &mut ttls.assume_role),
+        ("AWS_MIN_TTL", &mut ttls.min),
+    ] {
+        if let Some(text) = var(name) {
+            *slot = parse_duration(&text, name)?;
+        }
+    }
+    Ok(ttls)
 }
 
 /// `15m`, `1h30m`, `90s`, or a bare number of seconds (`0` included).

@@ -25,11 +25,12 @@
 use std::ffi::{OsStr, OsString};
 use std::io::ErrorKind;
 
-use crate::cli::{ExportFormat, ListArgs};
-use crate::commands::{self, var};
 use crate::config::Config;
 use crate::config::resolve::{Base, Overrides, Resolver};
+use crate::env::var;
 use crate::error::{Error, Result};
+use crate::export::ExportFormat;
+use crate::list::View;
 use crate::settings::Settings;
 use crate::store::{Backend, Credentials, EntryId, Store, file::FileStore};
 use crate::sts::plan::{Options, plan};
@@ -81,19 +82,14 @@ pub fn run(args: &[OsString]) -> Option<u8> {
             export(profile, format)
         }
         ["list", rest @ ..] => {
-            let mut list = ListArgs {
-                profiles: false,
-                credentials: false,
-                sessions: false,
-            };
-            match rest {
-                [] => {}
-                ["--profiles"] => list.profiles = true,
-                ["--credentials"] => list.credentials = true,
-                ["--sessions"] => list.sessions = true,
+            let view = match rest {
+                [] => Some(View::Table),
+                ["--profiles"] => None,
+                ["--credentials"] => Some(View::Credentials),
+                ["--sessions"] => Some(View::Sessions),
                 _ => return None,
-            }
-            list_store(&list)
+            };
+            list_store(view)
         }
         _ => None,
     }
@@ -141,7 +137,7 @@ fn output_error(e: &Error) -> String {
 }
 
 fn print(text: &str) -> Result<()> {
-    commands::print(text)
+    crate::output::print(text)
 }
 
 /// `vault exec PROFILE -- CMD`: replaces this process with CMD, or returns `None`.
@@ -162,20 +158,20 @@ fn exec(profile: &str, command: &[OsString]) -> Option<u8> {
 /// `vault export --format F PROFILE`.
 fn export(profile: &str, format: ExportFormat) -> Option<u8> {
     let (credentials, region) = cached(profile)?;
-    let text = commands::export::render(format, profile, &credentials, region.as_deref());
+    let text = crate::export::render(format, profile, &credentials, region.as_deref());
     done(print(&text))
 }
 
-/// `vault list` and its three one-column forms, on the file store.
-fn list_store(args: &ListArgs) -> Option<u8> {
-    let config = commands::load_config().ok()?;
-    if args.profiles {
+/// `vault list` and its three one-column forms, on the file store: `None` is `--profiles`.
+fn list_store(view: Option<View>) -> Option<u8> {
+    let config = crate::config::load_from_env().ok()?;
+    let Some(view) = view else {
         // Reads no store at all: the same in `vault-full` whatever the backend.
-        return done(commands::list::show_profiles(&config.profiles));
-    }
+        return done(crate::list::show_profiles(&config.profiles));
+    };
     let store = file_store()?;
     let listing = store.list().ok()?;
-    done(commands::list::show(&config.profiles, &listing, args))
+    done(crate::list::show(&config.profiles, &listing, view))
 }
 
 /// The file store, when it is the store in use and `vault-full` would open it the same way.
@@ -204,7 +200,7 @@ fn cached(profile: &str) -> Option<(Credentials, Option<String>)> {
     {
         return None;
     }
-    let config: Config = commands::load_config().ok()?;
+    let config: Config = crate::config::load_from_env().ok()?;
     let mut store = file_store()?;
     // Which profiles have stored keys, asked of their entry files alone rather than of a
     // listing of the whole store: the same answers (`keys_stored`), or a hand-over.
@@ -220,12 +216,12 @@ fn cached(profile: &str) -> Option<(Credentials, Option<String>)> {
     if unsure.get() {
         return None;
     }
-    commands::credentials::check_credential_source(&config, &chain).ok()?;
+    config.check_credential_source(&chain).ok()?;
     // `vault-full` warns about keys in a plaintext file: that and the rest are its job.
     if matches!(chain.base, Base::PlaintextKeys { .. }) {
         return None;
     }
-    let ttls = commands::credentials::ttls(var).ok()?;
+    let ttls = crate::settings::ttls(var).ok()?;
     let plan = plan(&chain, Options::default(), ttls).ok()?;
     let last = plan.steps.last()?;
     // Before any secret is read, as in `vault-full`.

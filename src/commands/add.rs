@@ -1,15 +1,11 @@
 //! `vault add PROFILE`: store long-lived keys, clear the sessions made from the old ones,
 //! and give the profile a section in the config file when it has none.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
-
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::AddArgs;
 use crate::config::FileKind;
+use crate::config::edit::append_section;
 use crate::config::profiles::is_valid_name;
 use crate::error::{Error, Result};
 use crate::prompt::{Prompt, Terminal};
@@ -117,55 +113,6 @@ fn key_warnings(keys: &Credentials) -> Vec<String> {
         );
     }
     warnings
-}
-
-/// Appends `[profile NAME]` to the config file, leaving every existing byte as it was.
-/// Whatever the umask, a folder it creates is 0700 and a file it creates 0600, as `aws
-/// configure` makes them: anyone who can write the config can run code as its owner
-/// (`credential_process`). An existing file keeps its mode.
-pub(crate) fn append_section(path: &Path, profile: &str) -> Result<()> {
-    let io = |action| {
-        move |source| Error::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
-    let existing = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(parent)
-                    .map_err(io("create the folder of"))?;
-            }
-            Vec::new()
-        }
-        Err(e) => return Err(io("read")(e)),
-    };
-    let mut text = String::new();
-    if !existing.is_empty() {
-        if !existing.ends_with(b"\n") {
-            text.push('\n');
-        }
-        text.push('\n');
-    }
-    if profile == "default" {
-        text.push_str("[default]\n");
-    } else {
-        text.push_str(&format!("[profile {profile}]\n"));
-    }
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io("open"))?;
-    file.write_all(text.as_bytes()).map_err(io("write"))?;
-    crate::debug!("added `[profile {profile}]` to `{}`", path.display());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@ use crate::config::resolve::{Chain, Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::mfa::MfaSource;
 use crate::prompt::Prompt;
+pub use crate::settings::ttls;
 use crate::settings::{Settings, default_file_dir, parse_duration};
 use crate::store::{Credentials, Store};
-use crate::sts::plan::{self, Options, Ttls};
+use crate::sts::plan::{self, Options};
 use crate::sts::session::{RECURSION_VAR, Sessions};
 
 /// What the person asked for with `exec`/`export` options.
@@ -46,25 +47,6 @@ impl Request<'_> {
 pub struct Obtained {
     pub credentials: Credentials,
     pub region: Option<String>,
-}
-
-/// aws-vault's duration variables, defaults where unset.
-pub fn ttls(var: impl Fn(&str) -> Option<String>) -> Result<Ttls> {
-    let mut ttls = Ttls::default();
-    for (name, slot) in [
-        ("AWS_SESSION_TOKEN_TTL", &mut ttls.session_token),
-        (
-            "AWS_CHAINED_SESSION_TOKEN_TTL",
-            &mut ttls.chained_session_token,
-        ),
-        ("AWS_ASSUME_ROLE_TTL", &mut ttls.assume_role),
-        ("AWS_MIN_TTL", &mut ttls.min),
-    ] {
-        if let Some(text) = var(name) {
-            *slot = parse_duration(&text, name)?;
-        }
-    }
-    Ok(ttls)
 }
 
 /// Refuses to run inside a vault subshell, as aws-vault does.
@@ -117,7 +99,7 @@ pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) ->
         overrides.flag("region", region.to_string(), "--region");
     }
     let chain = resolver.chain(profile, &overrides)?;
-    check_credential_source(&config, &chain)?;
+    config.check_credential_source(&chain)?;
     super::warn_plaintext_keys(&config, &chain);
     let asker = context.asker(&settings);
     Ok(Prepared {
@@ -126,34 +108,6 @@ pub fn prepare(context: &super::Context, profile: &str, region: Option<&str>) ->
         chain,
         asker,
     })
-}
-
-/// `credential_source` takes the SDKs' three values; another is named with its file and line.
-pub(crate) fn check_credential_source(config: &crate::config::Config, chain: &Chain) -> Result<()> {
-    use crate::config::resolve::{Base, From};
-    let Base::NamedSource { profile, source } = &chain.base else {
-        return Ok(());
-    };
-    if matches!(
-        source.as_str(),
-        "Environment" | "Ec2InstanceMetadata" | "EcsContainer"
-    ) {
-        return Ok(());
-    }
-    match profile.settings.get("credential_source").map(|v| &v.from) {
-        Some(From::File { file, line, .. }) => Err(Error::UnknownCredentialSource {
-            path: config.path(*file).to_path_buf(),
-            line: *line,
-            value: source.clone(),
-        }),
-        _ => Err(Error::BadSetting {
-            profile: profile.name.clone(),
-            key: "credential_source",
-            problem: format!(
-                "`{source}` is not one of Environment, Ec2InstanceMetadata, EcsContainer"
-            ),
-        }),
-    }
 }
 
 impl Prepared {

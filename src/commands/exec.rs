@@ -15,8 +15,8 @@ pub fn run(context: &super::Context, args: &ExecArgs) -> Result<u8> {
     let obtained = obtain(context, &Request::new(&args.profile, &args.session)?)?;
     if args.json {
         // aws-vault's deprecated `exec --json`: exactly `export --format json`.
-        let text = super::export::render(
-            crate::cli::ExportFormat::Json,
+        let text = crate::export::render(
+            crate::export::ExportFormat::Json,
             &args.profile,
             &obtained.credentials,
             obtained.region.as_deref(),

@@ -6,26 +6,28 @@ mod alias;
 mod clear;
 mod compat;
 mod completion;
-pub(crate) mod credentials;
+mod credentials;
 mod exec;
-pub(crate) mod export;
-pub(crate) mod list;
+mod export;
+mod import;
+mod list;
 mod login;
 mod remove;
 mod rotate;
 mod show;
 mod sso;
 
-use std::io::{self, Write};
-
 use crate::cli::{Cli, Command};
+use crate::config::Config;
+pub(crate) use crate::config::load_from_env as load_config;
 use crate::config::resolve::{Base, Chain, From};
-use crate::config::{self, Config};
-use crate::error::{Error, Result};
+pub(crate) use crate::env::var;
+use crate::error::Result;
+pub(crate) use crate::list::{listed_profiles, sso_role_sessions};
+pub(crate) use crate::output::print;
 pub(crate) use crate::paths::display_path;
 use crate::settings::Settings;
 use crate::store::{self, Store};
-pub(crate) use add::append_section;
 
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).
@@ -65,7 +67,7 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::List(args) => list::run(&context, &args),
         Command::Show(args) => show::run(&context, &args),
         Command::Version => compat::version(),
-        Command::Import(args) => crate::import::run(&context, &args),
+        Command::Import(args) => return import::run(&context, &args),
         Command::Sso(command) => sso::run(&context, &command),
     };
     done.map(|()| 0)
@@ -121,15 +123,6 @@ impl Context {
     }
 }
 
-/// An environment variable, empty treated as unset.
-pub(crate) fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-pub(crate) fn load_config() -> Result<Config> {
-    config::load(var)
-}
-
 /// Keys in a plaintext file work, but the person should move them into the vault.
 pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
     let Base::PlaintextKeys { profile, .. } = &chain.base else {
@@ -147,45 +140,6 @@ pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
         "hint: move them into the vault with `vault import credentials-file --profile {}`",
         profile.name
     );
-}
-
-/// Profiles worth listing, in file order: all but an empty `[default]`.
-pub(crate) fn listed_profiles(profiles: &config::ProfileSet) -> impl Iterator<Item = &str> {
-    profiles
-        .profiles()
-        .iter()
-        .filter(|p| !(p.name == "default" && p.is_empty()))
-        .map(|p| p.name.as_str())
-}
-
-/// The SSO role session each SSO profile (one with no role on top) is served by, keyed by
-/// that session: profiles naming the same sign-in, account and role share one, so `list`
-/// shows it on each of their rows and `clear PROFILE` finds it by any of them.
-pub(crate) fn sso_role_sessions<'a>(
-    profiles: &'a config::ProfileSet,
-    stored: &dyn Fn(&str) -> bool,
-) -> std::collections::HashMap<store::SessionKey, Vec<&'a str>> {
-    use crate::config::resolve::{Overrides, Resolver};
-    use crate::sts::plan::{Options, Ttls, plan};
-    let resolver = Resolver::new(profiles, stored);
-    let mut served: std::collections::HashMap<store::SessionKey, Vec<&str>> = Default::default();
-    for name in listed_profiles(profiles) {
-        let Ok(chain) = resolver.chain(name, &Overrides::default()) else {
-            continue;
-        };
-        if !chain.roles.is_empty() || !matches!(chain.base, Base::Sso { .. }) {
-            continue;
-        }
-        // The SSO step's key depends on the sign-in, account and role only, not on
-        // durations or `AWS_*_TTL`.
-        if let Some(step) = plan(&chain, Options::default(), Ttls::default())
-            .ok()
-            .and_then(|plan| plan.steps.into_iter().next())
-        {
-            served.entry(step.cache_key).or_default().push(name);
-        }
-    }
-    served
 }
 
 /// Removes `profile`'s cached sessions: those made for it, and the SSO role session it is
@@ -212,13 +166,4 @@ pub(crate) fn remove_profile_sessions(store: &mut dyn Store, profile: &str) -> R
         key.source != crate::sso::cache::SIGN_IN_SOURCE
             && (key.profile == profile || shared.contains(key))
     })
-}
-
-/// Writes a command's whole output to stdout at once.
-pub(crate) fn print(text: &str) -> Result<()> {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)
 }

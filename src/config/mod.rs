@@ -1,8 +1,10 @@
 //! The AWS shared config and credentials files: where they are, and reading them.
 //!
 //! `parse` turns text into sections, `profiles` merges them, `resolve` turns a profile name
-//! into settings and a chain. Only `load` here touches the file system.
+//! into settings and a chain. Only `load` here reads the file system; `edit` writes the
+//! config file. No room here names `commands/` or `cli.rs` (the rooms above it).
 
+pub mod edit;
 pub mod editor;
 pub mod parse;
 pub mod profiles;
@@ -28,6 +30,35 @@ impl Config {
         match file {
             FileKind::Config => &self.config_path,
             FileKind::Credentials => &self.credentials_path,
+        }
+    }
+
+    /// `credential_source` takes the SDKs' three values; another is named with its file and
+    /// line.
+    pub fn check_credential_source(&self, chain: &resolve::Chain) -> Result<(), Error> {
+        use resolve::{Base, From};
+        let Base::NamedSource { profile, source } = &chain.base else {
+            return Ok(());
+        };
+        if matches!(
+            source.as_str(),
+            "Environment" | "Ec2InstanceMetadata" | "EcsContainer"
+        ) {
+            return Ok(());
+        }
+        match profile.settings.get("credential_source").map(|v| &v.from) {
+            Some(From::File { file, line, .. }) => Err(Error::UnknownCredentialSource {
+                path: self.path(*file).to_path_buf(),
+                line: *line,
+                value: source.clone(),
+            }),
+            _ => Err(Error::BadSetting {
+                profile: profile.name.clone(),
+                key: "credential_source",
+                problem: format!(
+                    "`{source}` is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+                ),
+            }),
         }
     }
 }
@@ -60,6 +91,12 @@ fn expand_home(path: &str) -> PathBuf {
         None if path == "~" => home_dir(),
         None => PathBuf::from(path),
     }
+}
+
+/// The two files the environment names (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`,
+/// else under `~/.aws`), read and merged.
+pub fn load_from_env() -> Result<Config, Error> {
+    load(crate::env::var)
 }
 
 /// Reads and merges both files. A missing file is an empty one.

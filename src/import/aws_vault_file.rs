@@ -139,11 +139,13 @@ struct Pending {
     token: Vec<u8>,
 }
 
-/// Reads every credential in `dir`. Passphrases: `first` (from `AWS_VAULT_FILE_PASSPHRASE`)
+/// Reads every credential in `dir` (those named in `wanted`, when it is not empty).
+/// Passphrases: `first` (from `AWS_VAULT_FILE_PASSPHRASE`)
 /// if given, else one asked for; while files remain that do not open, they are named and
 /// another passphrase is asked for, until the answer is empty or no terminal answers.
 pub fn read(
     dir: &Path,
+    wanted: &[String],
     first: Option<SecretString>,
     prompt: &mut dyn Prompt,
 ) -> Result<Vec<Found>> {
@@ -183,6 +185,11 @@ pub fn read(
         };
         if super::kind(&name) != Kind::Credential {
             crate::debug!("import: skipping the cached session or token `{name}`");
+            continue;
+        }
+        // `--profile` narrows the work, not only the report: other files are not read, and
+        // no key is derived for them.
+        if !wanted.is_empty() && !wanted.contains(&name) {
             continue;
         }
         match fs::read_file(&path, MAX_TOKEN) {

@@ -2,7 +2,7 @@
 //! Credential Manager through the keyring crate): which names to look for, and what each
 //! lookup gave. The names are the `--profile`s given, else every profile of the AWS config
 //! and credentials files, since these sources are not listed. Platform-neutral: nothing here
-//! touches a store.
+//! touches a store, and nothing here names `commands/` or `cli.rs` (the rooms above it).
 
 use zeroize::Zeroizing;
 
@@ -29,7 +29,7 @@ pub fn names(wanted: &[String]) -> Result<Vec<String>> {
         names.dedup();
         return Ok(names);
     }
-    let config = crate::commands::load_config()?;
+    let config = crate::config::load_from_env()?;
     Ok(names_in(&config.profiles))
 }
 

@@ -1,8 +1,9 @@
 //! `vault import credentials-file`: moves the static keys of the plaintext credentials file
 //! into the vault. Owns finding the key lines (`keys`) and removing them byte-exactly
-//! (`without_keys`, pure), the 0600 timestamped backup and the atomic rewrite. It must not
-//! change any other byte of the file, follow a link, or touch the file under `--keep` or
-//! `--dry-run`.
+//! (`without_keys`, pure), the 0600 timestamped backup and the atomic rewrite, which happens
+//! only if the file is still the text that was read. It must not change any other byte of
+//! the file, follow a link, rewrite a file with other hard links, touch the file under
+//! `--keep` or `--dry-run`, nor name `commands/` or `cli.rs` (the rooms above it).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -11,12 +12,11 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::{Found, Target};
-use crate::cli::ImportCredentialsFileArgs;
-use crate::commands::{Context, display_path};
-use crate::config::FileKind;
+use super::{Done, Found};
+use crate::config::{Config, FileKind};
 use crate::error::{Error, Result};
-use crate::store::{Credentials, EntryId, fs};
+use crate::paths::display_path;
+use crate::store::{Credentials, Store, fs};
 
 const KEYS: [&str; 3] = [
     "aws_access_key_id",
@@ -139,29 +139,60 @@ fn refuse(path: &Path, problem: &str) -> Error {
     }
 }
 
-pub fn run(context: &Context, args: &ImportCredentialsFileArgs) -> Result<()> {
-    let config = crate::commands::load_config()?;
-    let path = config.credentials_path.clone();
-    let rewrite = !args.keep && !args.dry_run;
-    let meta = match std::fs::symlink_metadata(&path) {
+/// Refuses, before anything is asked or read, a file vault could not rewrite as it should
+/// (`rewrite`: neither `--keep` nor `--dry-run`): missing, a link, read-only, or with other
+/// hard links, which would still hold the keys after this name was rewritten.
+pub fn check(path: &Path, rewrite: bool) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(refuse(&path, "there is no such file"));
+            return Err(refuse(path, "there is no such file"));
         }
-        Err(e) => return Err(fs::io_error("read", &path)(e)),
+        Err(e) => return Err(fs::io_error("read", path)(e)),
     };
     if rewrite && meta.file_type().is_symlink() {
         return Err(refuse(
-            &path,
+            path,
             "it is a symbolic link, and vault rewrites only a regular file",
         ));
     }
     if rewrite && meta.mode() & 0o200 == 0 {
-        return Err(refuse(&path, "it is read-only"));
+        return Err(refuse(path, "it is read-only"));
     }
-    let bytes = fs::read_file(&path, fs::MAX_FILE)?.unwrap_or_default();
-    let text = String::from_utf8(bytes).map_err(|_| refuse(&path, "it is not UTF-8 text"))?;
+    if rewrite && meta.nlink() > 1 {
+        return Err(refuse(
+            path,
+            &format!(
+                "it has {} hard links, and the others would still hold the keys after vault rewrote this one",
+                meta.nlink()
+            ),
+        ));
+    }
+    Ok(())
+}
 
+/// The file as read, and what it holds.
+pub struct Source {
+    pub path: PathBuf,
+    text: String,
+    pub found: Vec<Found>,
+}
+
+impl Source {
+    /// Whether any profile has keys to import (so that the store is worth unlocking).
+    pub fn has_keys(&self) -> bool {
+        self.found.iter().any(|f| f.keys.is_ok())
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = fs::read_file(path, fs::MAX_FILE)?.unwrap_or_default();
+    String::from_utf8(bytes).map_err(|_| refuse(path, "it is not UTF-8 text"))
+}
+
+/// Reads the file and finds each profile's keys.
+pub fn read(path: &Path) -> Result<Source> {
+    let text = read_text(path)?;
     let mut found = Vec::new();
     for (name, [id, secret, token]) in keys(&text) {
         match (id, secret) {
@@ -187,48 +218,76 @@ pub fn run(context: &Context, args: &ImportCredentialsFileArgs) -> Result<()> {
             )),
         }
     }
-    let target = Target {
-        dry_run: args.dry_run,
-        overwrite: args.overwrite,
-        profiles: &args.profile,
-        source: format!("`{}`", display_path(&path)),
-    };
-    let mut store = context.store()?;
-    let done = super::import(store.as_mut(), found, &target)?;
-    if rewrite {
-        // Keys now in the vault, and keys the vault already held unchanged, leave the file.
-        let mut moved = done.imported.clone();
-        for (name, want) in &done.skipped {
-            let id = EntryId::Keys {
-                profile: name.clone(),
-            };
-            if store.get(&id)?.is_some_and(|have| super::same(&have, want)) {
-                moved.push(name.clone());
-            }
-        }
-        if !moved.is_empty() {
-            for name in &moved {
-                let in_config = config
-                    .profiles
-                    .get(name)
-                    .is_some_and(|p| p.origin.file == FileKind::Config);
-                if !in_config {
-                    crate::commands::append_section(&config.config_path, name)?;
-                }
-            }
-            let new = without_keys(&text, &moved);
-            let backup = backup_path(&path);
-            write_backup(&backup, text.as_bytes())?;
-            fs::write_atomic(&path, new.as_bytes())?;
-            crate::commands::print(&format!(
-                "removed the keys of {} from `{}`; the file as it was is in `{}` (0600)\n",
-                moved.len(),
-                display_path(&path),
-                display_path(&backup)
-            ))?;
+    Ok(Source {
+        path: path.to_path_buf(),
+        text,
+        found,
+    })
+}
+
+/// What the rewrite did.
+pub struct Rewritten {
+    /// How many profiles' keys left the file.
+    pub moved: usize,
+    /// The file as it was, keys included (0600).
+    pub backup: PathBuf,
+}
+
+/// Takes the keys now in the vault (and those it already held, unchanged) out of the file:
+/// each such profile gets a config section if it has none, the old text goes to a backup,
+/// and the new text replaces the file. `None`: no key left the file. If the file is no
+/// longer the text `source` read (another program wrote it meanwhile), nothing is written
+/// and the error says so; the keys stay in the vault.
+pub fn rewrite(
+    store: &mut dyn Store,
+    config: &Config,
+    source: &Source,
+    done: &Done,
+) -> Result<Option<Rewritten>> {
+    let moved = super::moved(store, done)?;
+    if moved.is_empty() {
+        return Ok(None);
+    }
+    let path = &source.path;
+    unchanged(source)?;
+    for name in &moved {
+        let in_config = config
+            .profiles
+            .get(name)
+            .is_some_and(|p| p.origin.file == FileKind::Config);
+        if !in_config {
+            crate::config::edit::append_section(&config.config_path, name)?;
         }
     }
-    done.result()
+    let new = without_keys(&source.text, &moved);
+    let backup = backup_path(path);
+    write_backup(&backup, source.text.as_bytes())?;
+    // Just before the rename: what another program wrote since the read is not lost.
+    if let Err(e) = unchanged(source) {
+        let _ = std::fs::remove_file(&backup);
+        return Err(e);
+    }
+    fs::write_atomic(path, new.as_bytes())?;
+    Ok(Some(Rewritten {
+        moved: moved.len(),
+        backup,
+    }))
+}
+
+/// The file is still the one `source` read: the same text, one link, not a link itself.
+fn unchanged(source: &Source) -> Result<()> {
+    let path = &source.path;
+    let changed = || Error::CredentialsFileChanged {
+        path: path.to_path_buf(),
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(|_| changed())?;
+    if !meta.file_type().is_file() || meta.nlink() > 1 {
+        return Err(changed());
+    }
+    match fs::read_file(path, fs::MAX_FILE)? {
+        Some(bytes) if bytes == source.text.as_bytes() => Ok(()),
+        _ => Err(changed()),
+    }
 }
 
 /// The backup: a new file, 0600, fsynced; removed again if it could not be written whole.

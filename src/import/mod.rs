@@ -1,8 +1,11 @@
 //! `vault import`: bring long-lived keys in from aws-vault's stores, a plaintext credentials
 //! file, or another vault backend. This module owns the flow (read the source, filter,
-//! write, read back, compare, report) and aws-vault's payload and key formats; each source
-//! is one file. It must not change or delete anything in a source (but for the credentials
-//! file's key lines, and `import vault --delete-source`), nor write anything under `--dry-run`.
+//! write, read back, compare, and the report of it) and aws-vault's payload and key formats;
+//! each source is one file. It is given what it needs (the store, a prompt, the names
+//! wanted) and returns what happened; the command line, printing and the exit code are
+//! `commands/import.rs`'s. It must not change or delete anything in a source (but for the
+//! credentials file's key lines, and `import vault --delete-source`), nor write anything
+//! under `--dry-run`, nor name `commands/` or `cli.rs` (the rooms above it).
 
 pub mod aws_vault_file;
 pub mod aws_vault_keychain;
@@ -23,11 +26,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::cli::{ImportArgs, ImportAwsVaultArgs, ImportSource};
-use crate::commands::Context;
 use crate::config::profiles::is_valid_name;
 use crate::error::{Error, Result};
-use crate::prompt::Terminal;
+use crate::prompt::Prompt;
 use crate::store::{Credentials, EntryId, Store};
 
 /// One credential a source holds: its name (the profile) and its keys, or why they could
@@ -188,9 +189,12 @@ struct Report {
 }
 
 impl Report {
+    /// One profile's line, escaped whole: names and reasons both quote the source (file
+    /// names from an aws-vault folder, a helper's message).
     fn line(&mut self, name: &str, outcome: &str) {
+        let line = format!("{name}: {outcome}");
         self.lines
-            .push_str(&format!("{}: {outcome}\n", crate::text::printable(name)));
+            .push_str(&format!("{}\n", crate::text::printable(&line)));
     }
 
     fn fail(&mut self, name: &str, why: &str) {
@@ -208,23 +212,28 @@ pub struct Target<'a> {
     pub source: String,
 }
 
-pub fn run(context: &Context, args: &ImportArgs) -> Result<()> {
-    match &args.source {
-        ImportSource::AwsVault(args) => aws_vault(context, args),
-        ImportSource::CredentialsFile(args) => credentials_file::run(context, args),
-        ImportSource::Vault(args) => vault::run(context, args),
-    }
+/// Where `import aws-vault` reads: aws-vault's backend and where it keeps its keys.
+pub struct AwsVault<'a> {
+    /// `--from`, else aws-vault's default for this platform.
+    pub from: Option<&'a str>,
+    /// `--dir`: the file store's folder, or the password store.
+    pub dir: Option<std::path::PathBuf>,
+    /// `--profile`s: the names wanted, all when empty.
+    pub profiles: &'a [String],
+    /// `--pass-prefix`: aws-vault's folder in the password store.
+    pub pass_prefix: &'a str,
 }
 
-fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
-    let from = match args.from.as_deref() {
+/// What aws-vault's store holds, and the store's name for messages. The file store's
+/// passphrases are asked through `prompt`.
+pub fn read_aws_vault(wanted: &AwsVault, prompt: &mut dyn Prompt) -> Result<(String, Vec<Found>)> {
+    let from = match wanted.from {
         Some(name) => name.to_string(),
         None => default_source(),
     };
-    let mut prompt = Terminal;
-    let (source, found) = match from.as_str() {
+    Ok(match from.as_str() {
         "file" => {
-            let dir = args
+            let dir = wanted
                 .dir
                 .clone()
                 .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".awsvault/keys"));
@@ -236,7 +245,7 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
                     "aws-vault's file store `{}`",
                     crate::paths::display_path(&dir)
                 ),
-                aws_vault_file::read(&dir, passphrase, &mut prompt)?,
+                aws_vault_file::read(&dir, wanted.profiles, passphrase, prompt)?,
             )
         }
         #[cfg(target_os = "linux")]
@@ -245,16 +254,14 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
             aws_vault_secret_service::read()?,
         ),
         "pass" => {
-            let dir = args.dir.clone().unwrap_or_else(|| {
+            let dir = wanted.dir.clone().unwrap_or_else(|| {
                 std::env::var_os("PASSWORD_STORE_DIR")
                     .filter(|d| !d.is_empty())
                     .map(std::path::PathBuf::from)
                     .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".password-store"))
             });
-            // Under `import aws-vault`, `--pass-prefix` is aws-vault's folder.
-            let prefix = context.pass_prefix.clone().unwrap_or_default();
-            let cmd = crate::commands::var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".into());
-            let found = aws_vault_pass::read(&cmd, &dir, &prefix)?;
+            let cmd = crate::env::var("AWS_VAULT_PASS_CMD").unwrap_or_else(|| "pass".into());
+            let found = aws_vault_pass::read(&cmd, &dir, wanted.pass_prefix)?;
             (
                 format!(
                     "aws-vault's pass store `{}`",
@@ -275,11 +282,11 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
         ),
         "keychain" => (
             aws_vault_keychain::source(),
-            aws_vault_keychain::read(&args.profile)?,
+            aws_vault_keychain::read(wanted.profiles)?,
         ),
         "wincred" => (
             aws_vault_wincred::source(),
-            aws_vault_wincred::read(&args.profile)?,
+            aws_vault_wincred::read(wanted.profiles)?,
         ),
         #[allow(unreachable_patterns)]
         "kwallet" | "keyctl" | "secret-service" => {
@@ -297,18 +304,7 @@ fn aws_vault(context: &Context, args: &ImportAwsVaultArgs) -> Result<()> {
                 ),
             });
         }
-    };
-    let target = Target {
-        dry_run: args.dry_run,
-        overwrite: args.overwrite,
-        profiles: &args.profile,
-        source,
-    };
-    // `--pass-prefix` named aws-vault's folder, not vault's own.
-    let mut own = context.clone();
-    own.pass_prefix = None;
-    let mut store = own.store()?;
-    import(store.as_mut(), found, &target)?.result()
+    })
 }
 
 /// `error` with the import command in its hint, when it says a profile has no keys and
@@ -381,24 +377,30 @@ fn default_source() -> String {
     "file".into()
 }
 
-/// What an import did, once its report is printed.
+/// What an import did.
 pub struct Done {
     pub imported: Vec<String>,
     /// Already in the vault, with the keys the source holds.
     pub skipped: Vec<(String, Credentials)>,
     pub failed: usize,
+    /// One line per profile and the counts, for the person.
+    pub report: String,
 }
 
-impl Done {
-    /// Exit 1 when anything was not imported.
-    pub fn result(&self) -> Result<()> {
-        if self.failed > 0 {
-            return Err(Error::ImportIncomplete {
-                failed: self.failed,
-            });
+/// The names whose keys are in `store` now as the source holds them: those imported, and
+/// those skipped because the store already held the same keys. Only these may leave the
+/// source.
+pub fn moved(store: &mut dyn Store, done: &Done) -> Result<Vec<String>> {
+    let mut moved = done.imported.clone();
+    for (name, want) in &done.skipped {
+        let id = EntryId::Keys {
+            profile: name.clone(),
+        };
+        if store.get(&id)?.is_some_and(|have| same(&have, want)) {
+            moved.push(name.clone());
         }
-        Ok(())
     }
+    Ok(moved)
 }
 
 /// Whether two sets of keys are the same.
@@ -413,7 +415,7 @@ pub fn same(a: &Credentials, b: &Credentials) -> bool {
         && token(a) == token(b)
 }
 
-/// Writes what was found into `store`, reads each entry back and compares, and prints one
+/// Writes what was found into `store`, reads each entry back and compares, and reports one
 /// line per profile and the counts. Everything that can be imported is, whatever fails.
 pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Result<Done> {
     let listing = store.list()?;
@@ -422,6 +424,7 @@ pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Resu
         imported: Vec::new(),
         skipped: Vec::new(),
         failed: 0,
+        report: String::new(),
     };
     let wanted =
         |name: &str| target.profiles.is_empty() || target.profiles.iter().any(|p| p == name);
@@ -480,8 +483,8 @@ pub fn import(store: &mut dyn Store, found: Vec<Found>, target: &Target) -> Resu
         report.failed,
         if target.dry_run { " (dry run)" } else { "" }
     ));
-    crate::commands::print(&report.lines)?;
     done.failed = report.failed;
+    done.report = report.lines;
     Ok(done)
 }
 

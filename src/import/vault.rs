@@ -1,34 +1,19 @@
 //! `vault import vault --from BACKEND`: moves vault's own key entries from another of its
 //! backends to the current one, like ByteNess's `migrate-backend`: copy, read back,
 //! compare, report. It must not delete from the source without `--delete-source`, and then
-//! only entries that read back equal from the target; sessions are not moved.
+//! only entries that read back equal from the target; sessions are not moved. It must not
+//! name `commands/` or `cli.rs` (the rooms above it).
 
-use super::{Found, Target};
-use crate::cli::ImportVaultArgs;
-use crate::commands::Context;
-use crate::error::{Error, Result};
-use crate::prompt::Terminal;
-use crate::store::{self, Backend, EntryId};
+use super::{Done, Found};
+use crate::error::Result;
+use crate::store::{EntryId, Store};
 
-pub fn run(context: &Context, args: &ImportVaultArgs) -> Result<()> {
-    let settings = context.settings()?;
-    let mut options = store::Options::from(&settings);
-    options.backend = Some(Backend::parse(&args.from, "--from")?);
-    let mut source = store::open(options, Box::new(Terminal))?;
-    let mut target = context.store()?;
-    if source.describe() == target.describe() {
-        return Err(Error::BadValue {
-            name: "--from",
-            problem: format!(
-                "{} is the current store; name another backend, or change the current one with `--backend`",
-                source.describe()
-            ),
-        });
-    }
+/// The keys `source` holds: the `profiles` wanted, every key entry when empty.
+pub fn read(source: &mut dyn Store, profiles: &[String]) -> Result<Vec<Found>> {
     let listing = source.list()?;
     let mut found = Vec::new();
     for name in listing.keys() {
-        if !args.profile.is_empty() && !args.profile.iter().any(|p| p == name) {
+        if !profiles.is_empty() && !profiles.iter().any(|p| p == name) {
             continue;
         }
         let id = EntryId::Keys {
@@ -40,40 +25,18 @@ pub fn run(context: &Context, args: &ImportVaultArgs) -> Result<()> {
             Err(e) => Found::failed(name, &e.to_string()),
         });
     }
-    let shown = Target {
-        dry_run: args.dry_run,
-        overwrite: args.overwrite,
-        profiles: &args.profile,
-        source: source.describe(),
-    };
-    let done = super::import(target.as_mut(), found, &shown)?;
-    if args.delete_source && !args.dry_run {
-        let mut deleted = 0;
-        let mut moved = done.imported.clone();
-        for (name, want) in &done.skipped {
-            let id = EntryId::Keys {
-                profile: name.clone(),
-            };
-            if target
-                .get(&id)?
-                .is_some_and(|have| super::same(&have, want))
-            {
-                moved.push(name.clone());
-            }
+    Ok(found)
+}
+
+/// `--delete-source`: removes from `source` each entry that `target` now holds equal.
+/// Returns how many were deleted.
+pub fn delete_moved(source: &mut dyn Store, target: &mut dyn Store, done: &Done) -> Result<usize> {
+    let mut deleted = 0;
+    for name in super::moved(target, done)? {
+        let id = EntryId::Keys { profile: name };
+        if source.remove(&id)? {
+            deleted += 1;
         }
-        for name in &moved {
-            let id = EntryId::Keys {
-                profile: name.clone(),
-            };
-            if source.remove(&id)? {
-                deleted += 1;
-            }
-        }
-        crate::commands::print(&format!(
-            "deleted {deleted} from {} (each read back equal from {})\n",
-            source.describe(),
-            target.describe()
-        ))?;
     }
-    done.result()
+    Ok(deleted)
 }

@@ -126,7 +126,7 @@ fn close(child: &mut Child) {
 
 fn timeout() -> Result<Option<Duration>> {
     const NAME: &str = "AWS_VAULT_PROMPT_TIMEOUT";
-    match crate::commands::var(NAME) {
+    match crate::env::var(NAME) {
         None => Ok(None),
         Some(text) => {
             let limit = crate::settings::parse_duration(&text, NAME)?;

@@ -212,6 +212,13 @@ pub trait Store {
 
     /// Whether there was such an entry.
     fn remove(&mut self, id: &EntryId) -> Result<bool>;
+
+    /// Unlocks now (asking for a passphrase if it must) rather than at the first read or
+    /// write: for a caller that must not read its other input before the question is
+    /// answered. A backend that holds no key of its own has nothing to do.
+    fn unlock(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Removes the sessions that `matches` selects, returning how many were removed.
