@@ -6,14 +6,18 @@ mod alias;
 mod clear;
 mod compat;
 mod completion;
+mod config;
 mod credentials;
+mod doctor;
 mod exec;
 mod export;
 mod import;
 mod list;
 mod login;
+mod pick;
 mod remove;
 mod rotate;
+mod setup;
 mod show;
 mod sso;
 
@@ -28,6 +32,7 @@ pub(crate) use crate::output::print;
 pub(crate) use crate::paths::display_path;
 use crate::settings::Settings;
 use crate::store::{self, Store};
+pub use pick::pick_missing_profile;
 
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).
@@ -69,6 +74,9 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::Version => compat::version(),
         Command::Import(args) => return import::run(&context, &args),
         Command::Sso(command) => sso::run(&context, &command),
+        Command::Setup(args) => setup::run(&context, &args),
+        Command::Config(command) => config::run(&context, &command),
+        Command::Doctor(args) => return doctor::run(&context, &args),
     };
     done.map(|()| 0)
 }

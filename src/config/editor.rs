@@ -146,6 +146,27 @@ impl EditError {
     }
 }
 
+impl EditError {
+    /// The user-facing error for an edit of the config at `path`.
+    pub fn into_error(self, path: &Path) -> crate::error::Error {
+        let problem = match &self {
+            EditError::BadValue { .. }
+            | EditError::BadName { .. }
+            | EditError::Parse(_)
+            | EditError::BlockUnclosed { .. }
+            | EditError::BlockTwice { .. } => format!(
+                "vault did not edit `{}`: {self}",
+                crate::paths::display_path(path)
+            ),
+            _ => self.to_string(),
+        };
+        crate::error::Error::ConfigEdit {
+            problem,
+            hint: self.hint(),
+        }
+    }
+}
+
 type Result<T> = std::result::Result<T, EditError>;
 
 /// Refuses a value that would not read back as itself: one that is empty, holds a control

@@ -133,6 +133,15 @@ impl RoleError {
     }
 }
 
+impl From<RoleError> for crate::error::Error {
+    fn from(error: RoleError) -> crate::error::Error {
+        crate::error::Error::ConfigEdit {
+            problem: error.to_string(),
+            hint: error.hint(),
+        }
+    }
+}
+
 type Result<T> = std::result::Result<T, RoleError>;
 
 /// Checks the shape of a role ARN: `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`.
