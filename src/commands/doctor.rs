@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 use crate::cli::DoctorArgs;
-use crate::config::resolve::{Overrides, Resolver, closest};
 use crate::config::Config;
+use crate::config::resolve::{Overrides, Resolver, closest};
 use crate::doctor::{self as checks, Answer, Backend, Check, Online, PathKind, PathMode};
 use crate::error::{Error, Result};
 use crate::prompt::Prompt;
@@ -26,11 +26,6 @@ use super::{Context, display_path};
 
 pub fn run(context: &Context, args: &DoctorArgs) -> Result<u8> {
     let config = super::load_config()?;
-    if let Some(profile) = &args.profile {
-        let stored = |_: &str| false;
-        // A name that exists nowhere: the resolver's error and its "did you mean".
-        Resolver::new(&config.profiles, &stored).profile(profile, &Overrides::default())?;
-    }
     let settings = context.settings()?;
     let asked = Rc::new(Cell::new(false));
     let prompt = Watched {
@@ -49,6 +44,13 @@ pub fn run(context: &Context, args: &DoctorArgs) -> Result<u8> {
     let empty = Listing::default();
     let keyed = listing.as_ref().unwrap_or(&empty);
     let wanted = |name: &str| args.profile.as_deref().is_none_or(|p| p == name);
+    if let Some(profile) = &args.profile
+        && !keyed.has_keys(profile)
+    {
+        let stored = |_: &str| false;
+        // A name that exists nowhere: the resolver's error and its "did you mean".
+        Resolver::new(&config.profiles, &stored).profile(profile, &Overrides::default())?;
+    }
 
     let mut report: Vec<Check> = Vec::new();
     report.extend(checks::plaintext_keys(
