@@ -297,7 +297,7 @@ pub struct DoctorArgs {
 pub enum SsoCommand {
     /// Sign in now (vault also signs in by itself when a token is needed)
     #[command(
-        after_help = "Examples:\n  vault sso login dev-admin\n  vault sso login --sso-session my-sso\n  vault sso login --use-device-code dev-admin   # over SSH, without a browser here\n\nWith a browser on this computer (BROWSER set; a display and xdg-open; macOS) the sign-in\npage comes back to a one-shot listener on 127.0.0.1; otherwise vault prints a URL and a\ncode to enter on any device. Instructions go to stderr."
+        after_help = "Examples:\n  vault sso login dev-admin\n  vault sso login --sso-session my-sso\n  vault sso login --use-device-code dev-admin   # without a browser here\n\nWith a browser on this computer (BROWSER set; a display and xdg-open; macOS) the sign-in\npage comes back to a one-shot listener on 127.0.0.1; otherwise, over SSH and under WSL,\nvault prints a URL and a code to enter on any device. `sso_use_device_code = true | false`\nin the `[sso-session]` or in vault's config.toml chooses once. Instructions go to stderr."
     )]
     Login(SsoLoginArgs),
     /// Sign out: Logout at the portal, then delete the tokens and the role sessions
@@ -326,8 +326,13 @@ pub struct SsoLoginArgs {
     pub sso_session: Option<String>,
 
     /// Use the device-code flow (a URL and a code for any device) even if a browser is here
-    #[arg(long)]
+    #[arg(long, conflicts_with = "use_authorization_code")]
     pub use_device_code: bool,
+
+    /// Use the browser flow (PKCE, a callback on 127.0.0.1) even over SSH, under WSL or
+    /// where `sso_use_device_code = true` (Granted's flag)
+    #[arg(long)]
+    pub use_authorization_code: bool,
 
     /// Print the URL; do not open a browser
     #[arg(long)]

@@ -1,7 +1,7 @@
 //! Credentials as text for shells, files and tools that run `credential_process`: the
 //! formats of `vault export` (and `exec --json`), quoted so that any value stands whole in
 //! its shell. Pure: it renders, and printing is the caller's. It must not name
-//! `commands/` or `cli.rs` (the rooms above it) (the warm path renders through it too).
+//! `commands/` or `cli.rs`, the rooms above it (the warm path renders through it too).
 
 use std::fmt::Write as _;
 

@@ -1,7 +1,7 @@
 //! What `vault list` shows: the table of profiles, the vault entries their chains use and
 //! their cached sessions, or one column of it. It reads only what the store keeps in the
 //! clear, so it never needs the passphrase. Shared by `vault-full` and the warm path; it must
-//! not name `commands/` or `cli.rs` (the rooms above it).
+//! not import from `commands/` or `cli.rs`, the rooms above it.
 
 use std::collections::{HashMap, HashSet};
 

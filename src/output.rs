@@ -1,6 +1,6 @@
 //! A command's output on stdout, written whole at once. It writes bytes as given: escaping
 //! outside text is the caller's (`text::printable`), and machine-readable output (`--json`,
-//! `export`) must stay exact. It must not name `commands/` or `cli.rs` (the rooms above it).
+//! `export`) must stay exact. It must not import from `commands/` or `cli.rs`, the rooms above it.
 
 use std::io::{self, Write};
 

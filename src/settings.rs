@@ -2,7 +2,7 @@
 //! config folder, e.g. `~/.config/vault/config.toml`) beat defaults. It turns them into
 //! values the store takes (`store::Options`); the store does not depend on this module.
 //! It also reads aws-vault's session-duration variables (`ttls`). It must not name
-//! `commands/` or `cli.rs` (the rooms above it).
+//! `commands/` or `cli.rs`, the rooms above it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +23,7 @@ struct FileSettings {
     unlock_ttl: Option<String>,
     file_dir: Option<String>,
     sso_token_cache: Option<String>,
+    sso_use_device_code: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +135,16 @@ impl Settings {
         }
         self.collection = collection.filter(|c| !c.is_empty()).map(str::to_string);
         self
+    }
+}
+
+/// `sso_use_device_code = true | false` in `config.toml`: SSO sign-ins use the device-code
+/// flow (or not) unless a flag or the `[sso-session]` says otherwise. Read when a sign-in
+/// starts, not with the other settings: only `sso::login` needs it.
+pub fn sso_use_device_code() -> Result<Option<bool>> {
+    match settings_path() {
+        Some(path) => Ok(read_file(&path)?.sso_use_device_code),
+        None => Ok(None),
     }
 }
 

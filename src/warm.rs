@@ -20,7 +20,9 @@
 //! What must not be reached from here: `crate::run` and clap's parser, `sts::aws`, `sso`,
 //! the keychain backends, the prompt drivers. Reaching them would link them into `vault`,
 //! and their relocations and page faults are what this binary exists to avoid
-//! (README, Performance).
+//! (README, Performance). Nor does it reach up into `commands/` or `cli.rs`: what it shares
+//! with `vault-full` (config loading, `export::render`, `list::show`, `settings::ttls`,
+//! `output::print`) lives below them.
 
 use std::ffi::{OsStr, OsString};
 use std::io::ErrorKind;

@@ -1363,3 +1363,313 @@ fn pass_backend_without_a_way_to_ask_fails_at_once() {
     );
     assert_eq!(store.home.run(["list", "--credentials"]).ok(), "p\n");
 }
+
+/// A program `name` on PATH ahead of the system's, running `script` (sh).
+fn stand_in(home: &mut Home, name: &str, script: &str) {
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{script}")).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), support::test_path());
+    home.env("PATH", path);
+}
+
+/// A file store made with the passphrase in the environment, holding `seed`'s keys.
+fn seeded_file_home() -> Home {
+    let home = file_home();
+    home.credentials(
+        "[seed]\naws_access_key_id = AKIASEED000000000000\naws_secret_access_key = s\n",
+    );
+    home.run(["import", "credentials-file", "--keep"]).ok();
+    home
+}
+
+/// The last line of `import credentials-file`'s output, for this backup.
+fn backup_note(backup: &Path) -> String {
+    let name = backup.file_name().unwrap().to_string_lossy();
+    format!(
+        "removed the keys of 1 from `~/.aws/credentials`; the file as it was is in `~/.aws/{name}` (0600)\n\
+         that backup still holds the keys in plaintext: once vault works for these profiles, delete it with `rm ~/.aws/{name}`\n"
+    )
+}
+
+/// Security review 2, finding 4: a tool that writes the credentials file while the
+/// passphrase is being asked used to lose what it wrote (the file was read before the
+/// question and rewritten from that copy).
+#[test]
+fn credentials_file_written_while_the_passphrase_is_asked_loses_nothing() {
+    let mut home = seeded_file_home();
+    home.config("[profile a]\n");
+    let path = home.credentials(
+        "[a]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\naws_secret_access_key = secret-of-a\n",
+    );
+    stand_in(
+        &mut home,
+        "zenity",
+        &format!(
+            "echo \"$*\" >> \"$HOME/zenity.log\"\nprintf '\\n[saml]\\nregion = us-east-1\\n' >> \"$HOME/.aws/credentials\"\necho '{PASSPHRASE}'\n"
+        ),
+    );
+    home.env("AWS_VAULT_PROMPT", "zenity").env("DISPLAY", ":99");
+    let mut command = home.command(["import", "credentials-file"]);
+    command.env_remove("AWS_VAULT_FILE_PASSPHRASE");
+    let run = Run::from(command.output().unwrap());
+    let asked = std::fs::read_to_string(home.path().join("zenity.log")).unwrap();
+    assert!(
+        asked.contains("--text=Enter passphrase to unlock"),
+        "{asked}"
+    );
+    let backups = backups(&home);
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        run.ok(),
+        format!(
+            "a: imported\n1 imported, 0 already in vault, 0 not imported\n{}",
+            backup_note(&backups[0])
+        )
+    );
+    assert_eq!(run.stderr, "");
+    // What the other tool wrote is in the file; the keys are not (nor the blank line of
+    // their emptied section).
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "[saml]\nregion = us-east-1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&backups[0]).unwrap(),
+        "[a]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\naws_secret_access_key = secret-of-a\n\n[saml]\nregion = us-east-1\n"
+    );
+    assert!(keys_of(&home, "a").contains("secret-of-a"));
+}
+
+/// A `pass` that keeps entries in the clear under PASSWORD_STORE_DIR and logs each call's
+/// arguments, one call a line, to `~/pass.log`; `insert` also runs `$ON_INSERT`.
+const LOGGING_PASS: &str = r#"echo "$*" >> "$HOME/pass.log"
+cmd=$1; shift
+while [ $# -gt 1 ] && [ "$1" != "--" ]; do shift; done
+[ "$1" = "--" ] && shift
+f="$PASSWORD_STORE_DIR/$1.gpg"
+case $cmd in
+insert) mkdir -p "$(dirname "$f")"; cat > "$f"; if [ -n "$ON_INSERT" ]; then sh -c "$ON_INSERT"; fi ;;
+show) cat "$f" ;;
+rm) rm -f "$f" ;;
+esac
+"#;
+
+fn logging_pass_home() -> Home {
+    let mut home = Home::new();
+    stand_in(&mut home, "logging-pass", LOGGING_PASS);
+    let dir = home.path().join("store");
+    std::fs::create_dir_all(&dir).unwrap();
+    home.env("AWS_VAULT_BACKEND", "pass")
+        .env("AWS_VAULT_PASS_CMD", "logging-pass")
+        .env("AWS_VAULT_PASS_PASSWORD_STORE_DIR", dir.to_str().unwrap());
+    home
+}
+
+/// Finding 4, the check before the rename: a file written after vault read it (here, by the
+/// store's own `pass insert`) is left as it is, and the keys stay in the vault.
+#[test]
+fn credentials_file_changed_before_the_rename_is_left_as_it_is() {
+    let mut home = logging_pass_home();
+    home.env(
+        "ON_INSERT",
+        "printf '[other-tool]\\nregion = x\\n' >> \"$HOME/.aws/credentials\"",
+    );
+    home.config("[profile a]\n");
+    let path = home.credentials(
+        "[a]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\naws_secret_access_key = secret-of-a\n",
+    );
+    let run = home.run(["import", "credentials-file"]);
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    assert_eq!(
+        run.stdout,
+        "a: imported\n1 imported, 0 already in vault, 0 not imported\n"
+    );
+    assert_eq!(
+        run.stderr,
+        "error: `~/.aws/credentials` changed while vault was importing its keys, so vault left it as it is\n\
+         hint: the keys are in the vault now; run `vault import credentials-file` again to take them out of the file\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "[a]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\naws_secret_access_key = secret-of-a\n[other-tool]\nregion = x\n"
+    );
+    assert!(backups(&home).is_empty());
+    assert_eq!(home.run(["list", "--credentials"]).ok(), "a\n");
+}
+
+/// Security review 2, finding 11: names reach `pass` after `--`, so a name that starts with
+/// `-` (a prefix here, a file in aws-vault's store below) is not taken for an option.
+#[test]
+fn pass_gets_every_name_after_a_double_dash() {
+    let mut home = logging_pass_home();
+    home.env("AWS_VAULT_PASS_PREFIX", "-q");
+    let store = home.path().join("store");
+    home.credentials(
+        "[a]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\naws_secret_access_key = secret-of-a\n",
+    );
+    home.run(["import", "credentials-file", "--keep"]).ok();
+    assert!(keys_of(&home, "a").contains("secret-of-a"));
+    assert_eq!(
+        home.run(["remove", "-f", "a"]).ok(),
+        "Deleted credentials.\n"
+    );
+    // aws-vault's store, with files named like `pass show`'s options.
+    let data = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        v2("AKIACLIP000000000000", SECRET),
+    );
+    let item = format!(r#"{{"Key":"--clip","Data":"{data}"}}"#);
+    std::fs::write(store.join("--clip.gpg"), item).unwrap();
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "pass",
+        "--dir",
+        store.to_str().unwrap(),
+        "--pass-prefix",
+        "",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "--clip: imported (dry run: nothing written)\n1 imported, 0 already in vault, 0 not imported (dry run)\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("pass.log")).unwrap(),
+        "insert -m -f -- -q/keys/a\nshow -- -q/keys/a\nshow -- -q/keys/a\nrm -f -- -q/keys/a\nshow -- --clip\n"
+    );
+}
+
+/// Security review 2, finding 12: with another hard link the rewrite would leave the keys
+/// in it while saying they were removed, so vault refuses before anything is done.
+#[test]
+fn credentials_file_with_other_hard_links_is_refused() {
+    let home = file_home();
+    let text =
+        "[b]\naws_access_key_id = AKIABBBBBBBBBBBBBBBB\naws_secret_access_key = secret-of-b\n";
+    let path = home.credentials(text);
+    let other = home.path().join("dotfiles-credentials");
+    std::fs::hard_link(&path, &other).unwrap();
+    assert_eq!(
+        home.run(["import", "credentials-file"]).fails(),
+        "error: cannot import from the credentials file `~/.aws/credentials`: it has 2 hard links, and the others would still hold the keys after vault rewrote this one\n\
+         hint: nothing was imported or changed; `--keep` imports the keys and leaves the file as it is\n"
+    );
+    assert_eq!(home.run(["list", "--credentials"]).ok(), "");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert!(backups(&home).is_empty());
+    // `--keep` changes nothing in the file, so the links do not matter to it.
+    assert_eq!(
+        home.run(["import", "credentials-file", "--keep"]).ok(),
+        "b: imported\n1 imported, 0 already in vault, 0 not imported\n"
+    );
+    // With one link left, the keys leave the file, and the note says where they still are.
+    std::fs::remove_file(&other).unwrap();
+    let run = home.run(["import", "credentials-file"]);
+    let backups = backups(&home);
+    assert_eq!(
+        run.ok(),
+        format!(
+            "b: already in vault (skipped; --overwrite replaces it)\n0 imported, 1 already in vault, 0 not imported\n{}",
+            backup_note(&backups[0])
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    assert_eq!(std::fs::read_to_string(&backups[0]).unwrap(), text);
+}
+
+/// Security review 2, finding 8: a file name from aws-vault's folder, quoted in the reason,
+/// reaches the terminal escaped like the profile name before it.
+#[test]
+fn import_lines_escape_file_names_in_reasons_too() {
+    let home = file_home();
+    let dir = home.path().join("jweesc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    std::fs::write(dir.join("p\u{1b}]0;TITLE\u{7}\u{1b}[31mRED"), "a.b").unwrap();
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    assert_eq!(
+        run.stdout,
+        "p\\u{1b}]0;TITLE\\u{7}\\u{1b}[31mRED: not imported: `p\\u{1b}]0;TITLE\\u{7}\\u{1b}[31mRED` is not an aws-vault file: it has 2 parts, not the 5 of a JWE\n\
+         0 imported, 0 already in vault, 1 not imported (dry run)\n"
+    );
+}
+
+/// Security review 2, finding 9: `--profile` narrows the files read and decrypted, and one
+/// passphrase is tried for at most 20,000,000 PBKDF2 rounds in all.
+#[test]
+fn file_store_work_is_narrowed_by_profile_and_capped_per_passphrase() {
+    let home = file_home();
+    let dir = home.path().join("keys");
+    file_store(
+        &home,
+        &dir,
+        &[
+            ("aaa", PASSPHRASE, v2(ID, SECRET), 8192),
+            ("costly", "another passphrase", v2(ID, SECRET), 8192),
+        ],
+    );
+    // jwcrypto writes at most 16384 rounds: the header is rewritten to vault's cap. The key
+    // then does not unwrap with either passphrase, but the rounds are spent finding that.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let costly = std::fs::read_to_string(dir.join("costly")).unwrap();
+    let (header, rest) = costly.split_once('.').unwrap();
+    let header = String::from_utf8(b64.decode(header).unwrap()).unwrap();
+    let header = header.replace("\"p2c\":8192", "\"p2c\":100000");
+    std::fs::remove_file(dir.join("costly")).unwrap();
+    for i in 0..201 {
+        std::fs::write(
+            dir.join(format!("costly-{i:03}")),
+            format!("{}.{rest}", b64.encode(&header)),
+        )
+        .unwrap();
+    }
+
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--profile",
+        "aaa",
+    ]);
+    assert_eq!(
+        run.ok(),
+        "aaa: imported\n1 imported, 0 already in vault, 0 not imported\n"
+    );
+    // Nothing else was tried: no file was found not to open.
+    assert_eq!(run.stderr, "");
+
+    // 8192 + 199 × 100,000 rounds fit; the 200th costly file would pass the cap, which is
+    // found before any key is derived.
+    let run = home.run([
+        "import",
+        "aws-vault",
+        "--from",
+        "file",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: cannot import from aws-vault's file store `~/keys`: its 202 files ask for 20108192 key-derivation rounds, more than the 20000000 vault spends on one passphrase (aws-vault writes 8192 a file); 2 files would be left untried\n\
+         hint: nothing was imported; name the profiles to import with `--profile`, and only their files are tried\n"
+    );
+}

@@ -300,3 +300,40 @@ fn an_error_while_reading_the_passphrase_restores_echo() {
     assert_eq!(status, 1);
     assert!(printed.contains("the answer is not UTF-8"), "{printed:?}");
 }
+
+/// Security review 2, finding 11: ykman gets the account name after `--`, so an
+/// `mfa_serial` that starts with `-` is not taken for one of its options.
+#[test]
+fn ykman_gets_the_account_after_a_double_dash() {
+    let mut home = Home::new();
+    home.env("AWS_VAULT_BACKEND", "file")
+        .env("AWS_VAULT_FILE_PASSPHRASE", PASSPHRASE)
+        .env("AWS_VAULT_UNLOCK_TTL", "0")
+        .env("AWS_VAULT_PROMPT", "ykman")
+        // No STS answers here: the code is asked for before the call, which then fails.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ykman = bin.join("ykman");
+    std::fs::write(
+        &ykman,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '[%s] ' \"$a\"; done >> \"$HOME/ykman.log\"\necho 123456\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&ykman, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    home.env(
+        "PATH",
+        format!("{}:{}", bin.display(), support::test_path()),
+    );
+    home.config("[profile m]\nmfa_serial = --show-hidden\n");
+    home.credentials(&format!(
+        "[m]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n"
+    ));
+    home.run(["import", "credentials-file", "--keep"]).ok();
+    let run = home.run(["exec", "m", "--", "true"]);
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("ykman.log")).unwrap(),
+        "[oath] [accounts] [code] [--single] [--] [--show-hidden] "
+    );
+}

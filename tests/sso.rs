@@ -16,24 +16,38 @@ use support::{FakeSso, Run, World, python, wait_all};
 
 const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
-/// A browser: fetches the URL it is given and follows the redirect to vault's callback.
-/// With `WRONG_STATE` it first calls the callback with another `state`. Each run appends a
-/// line to `browser.log` (one line per tab opened).
+/// A browser: fetches the URL it is given (vault's local page), then the sign-in page that
+/// one redirects to, following the redirect to vault's callback. With `WRONG_STATE` it first
+/// calls the callback with another `state`. Each run appends a line to `browser.log` (one
+/// line per tab opened: its argv) and the sign-in page to `pages.log`.
 const BROWSER: &str = r#"
-import os, sys, urllib.parse, urllib.request
+import os, sys, urllib.error, urllib.parse, urllib.request
 url = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "browser.log"), "a") as log:
-    log.write(url + "\n")
+    log.write(" ".join(sys.argv[1:]) + "\n")
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+try:
+    urllib.request.build_opener(Stay).open(url, timeout=10)
+    page = url
+except urllib.error.HTTPError as e:
+    page = e.headers.get("Location", url)
+with open(os.path.join(here, "pages.log"), "a") as log:
+    log.write(page + "\n")
 if os.environ.get("WRONG_STATE"):
-    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page).query))
     bad = q["redirect_uri"] + "?code=stolen&state=not-" + q["state"]
     try:
         urllib.request.urlopen(bad, timeout=10)
     except urllib.error.HTTPError as e:
         with open(os.path.join(here, "wrong-state.status"), "w") as f:
             f.write(str(e.code))
-urllib.request.urlopen(url, timeout=30).read()
+try:
+    urllib.request.urlopen(page, timeout=30).read()
+except urllib.error.HTTPError:
+    pass
 "#;
 
 struct Sso {
@@ -557,33 +571,93 @@ fn bad_token_files_are_clear_errors_and_left_alone() {
     }
 }
 
+// Issue 12, item 2: every SSO validation error names the file, the line and the key.
 #[test]
 fn config_errors_name_the_file_line_and_key() {
     let sso = Sso::new();
-    let check = |config: &str, expect: &str| {
+    let session =
+        "[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n";
+    let check = |config: &str, args: &[&str], expect: &str| {
         sso.home().config(config);
-        let run = sso.run(&["export", "p"]);
-        assert!(run.fails().starts_with(expect), "{}", run.stderr);
+        let run = sso.run(args);
+        assert_eq!(run.fails(), expect, "{config}");
     };
+    let export = ["export", "p"];
     check(
-        "[profile p]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n",
-        "error: sso-session named `nope` (referenced by profile `p`) was not found",
+        "[profile p]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = r\n",
+        &export,
+        "error: `~/.aws/config` line 2: `sso_session`: sso-session named `nope` (referenced by profile `p`) was not found\n\
+         hint: add `[sso-session nope]` with `sso_start_url` and `sso_region` to the config\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (config file line 3)",
+        &format!(
+            "[profile p]\nsso_session = ss\nsso_account_id = 111111111111\nsso_role_name = r\n{session}"
+        ),
+        &export,
+        "error: `~/.aws/config` line 2: `sso_session`: sso-session named `ss` (referenced by profile `p`) was not found\n\
+         hint: did you mean `s`?\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: `sso_start_url` must use https: `http://x.awsapps.com/start` (config file line 7)",
+        &format!(
+            "[profile p]\nsso_session = s\nsso_start_url = https://other.awsapps.com/start\nsso_account_id = 111111111111\nsso_role_name = r\n{session}"
+        ),
+        &export,
+        "error: `~/.aws/config` line 3: `sso_start_url` can only be specified in the [sso-session] config when a session name is given (profile `p` names `s`)\n\
+         hint: remove it from `[profile p]`; `[sso-session s]` holds it\n",
+    );
+    let http = "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = r\n\n[sso-session s]\nsso_start_url = http://x.awsapps.com/start\nsso_region = eu-west-1\n";
+    let https_error = "error: `~/.aws/config` line 7: `sso_start_url` of `[sso-session s]` must use https: `http://x.awsapps.com/start`\n\
+         hint: start URLs look like `https://d-1234567890.awsapps.com/start`\n";
+    check(http, &export, https_error);
+    check(http, &["sso", "login", "p"], https_error);
+    check(http, &["sso", "login", "--sso-session", "s"], https_error);
+    let no_region = "[profile p]\nsso_session = s\nsso_account_id = 111111111111\nsso_role_name = r\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\n";
+    let no_region_error = "error: `~/.aws/config` line 5: `[sso-session s]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[sso-session s]`\n";
+    check(no_region, &export, no_region_error);
+    check(
+        no_region,
+        &["sso", "login", "--sso-session", "s"],
+        no_region_error,
+    );
+    let legacy = "[default]\nregion = eu-west-1\n\n[profile p]\nsso_start_url = http://x.awsapps.com/start\nsso_account_id = 111111111111\nsso_role_name = r\n";
+    check(
+        legacy,
+        &export,
+        "error: `~/.aws/config` line 4: `[profile p]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[profile p]`\n",
     );
     check(
-        "[profile p]\nsso_start_url = https://x.awsapps.com/start\nsso_account_id = 1\nsso_role_name = r\n",
-        "error: profile `p`: it is configured to use SSO but is missing required configuration: sso_region",
+        &legacy.replace("sso_account_id", "sso_region = eu-west-1\nsso_account_id"),
+        &["sso", "login", "p"],
+        "error: `~/.aws/config` line 5: `sso_start_url` of `[profile p]` must use https: `http://x.awsapps.com/start`\n\
+         hint: start URLs look like `https://d-1234567890.awsapps.com/start`\n",
     );
     check(
-        "[profile p]\nsso_session = s\nsso_account_id = 1\n[sso-session s]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n",
-        "error: profile `p`: if `sso_account_id` is set, then `sso_role_name` must also be set (`sso_account_id` is at config file line 3)",
+        &format!("[profile p]\nsso_session = s\nsso_account_id = 111111111111\n{session}"),
+        &export,
+        "error: `~/.aws/config` line 3: if `sso_account_id` is set, then `sso_role_name` must also be set (profile `p`)\n\
+         hint: add `sso_role_name` to `[profile p]`\n",
+    );
+    check(
+        &format!("[profile p]\nsso_session = s\n{session}"),
+        &export,
+        "error: `~/.aws/config` line 2: profile `p` names the sso-session `s` but no `sso_account_id` and `sso_role_name`, so it can sign in (`vault sso login p`) but gives no credentials\n\
+         hint: add `sso_account_id` and `sso_role_name` to `[profile p]`; `vault sso populate --sso-session s` lists the ones you have\n",
+    );
+    // AWS_CONFIG_FILE elsewhere: that file is named.
+    let elsewhere = sso.home().write("elsewhere/config", no_region);
+    let run = Run::from(
+        sso.home()
+            .command(["export", "p"])
+            .env("AWS_CONFIG_FILE", &elsewhere)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        run.fails(),
+        "error: `~/elsewhere/config` line 5: `[sso-session s]` is configured to use SSO but is missing `sso_region`\n\
+         hint: add `sso_region` to `[sso-session s]`\n"
     );
 }
 
@@ -988,4 +1062,808 @@ fn console_login_with_an_sso_profile_and_a_role_on_top() {
     assert_ne!(session["sessionId"], cached["AccessKeyId"]);
     let arn = sso.arn("partner-via-sso");
     assert!(arn.starts_with(&assumed("partner")), "{arn}");
+}
+
+// ---- Security review 2: findings 1, 5, 6, 7 and the flow choice (issue 12) ----------------
+
+/// `command`'s output, or a failure (after killing it) if it runs longer than `limit`: a
+/// hang is the bug some of these tests look for.
+fn bounded(mut command: std::process::Command, limit: Duration) -> Run {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match outcome.recv_timeout(limit) {
+        Ok(output) => Run::from(output.unwrap()),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("vault did not end within {limit:?}");
+        }
+    }
+}
+
+/// A browser that plays the review's mallory first: it follows vault's local page to the
+/// sign-in page (reading `state` there, as only the person's own browser can now), sends
+/// the callback with mallory's code as uid `MALLORY_UID`, then signs in for real.
+const MALLORY_BROWSER: &str = r#"
+import os, subprocess, sys, urllib.error, urllib.parse, urllib.request
+url = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "browser.log"), "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\n")
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+try:
+    urllib.request.build_opener(Stay).open(url, timeout=10)
+    page = url
+except urllib.error.HTTPError as e:
+    page = e.headers.get("Location", url)
+q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page).query))
+steal = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": "MALLORY-CODE", "state": q["state"]})
+attack = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    r = urllib.request.urlopen(sys.argv[1], timeout=10)\n"
+    "    print('answered', r.status)\n"
+    "except Exception as e:\n"
+    "    print('refused:', type(e).__name__)\n"
+)
+uid = os.environ["MALLORY_UID"]
+out = subprocess.run(
+    ["setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "/usr/bin/python3", "-c", attack, steal],
+    capture_output=True, text=True, timeout=30,
+)
+with open(os.path.join(here, "mallory.out"), "w") as f:
+    f.write(out.stdout + out.stderr)
+urllib.request.urlopen(page, timeout=30).read()
+"#;
+
+/// The authorization codes vault exchanged at the fake.
+fn exchanged_codes(sso: &Sso) -> Vec<String> {
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "CreateToken" && e["body"]["grantType"] == "authorization_code")
+        .map(|e| e["body"]["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The one line the browser got as its argv: vault's local page, with no `state`, no
+/// authorize URL and no code in it (review 2, finding 1: other users read argv).
+fn assert_local_page_only(sso: &Sso) {
+    let argv = std::fs::read_to_string(sso.home().path().join("browser/browser.log")).unwrap();
+    assert_eq!(argv.lines().count(), 1, "{argv}");
+    assert!(argv.starts_with("http://127.0.0.1:"), "{argv}");
+    for secret in [
+        "state",
+        "authorize",
+        "code",
+        "client_id",
+        "request_uri",
+        "?",
+    ] {
+        assert!(
+            !argv.contains(secret),
+            "`{secret}` in the browser's argv: {argv}"
+        );
+    }
+}
+
+#[test]
+fn another_user_s_callback_is_refused_and_the_sign_in_goes_on_with_the_browser_s_code() {
+    let Some((_, mallory)) = support::users::LocalUser::pair(
+        "another_user_s_callback_is_refused_and_the_sign_in_goes_on_with_the_browser_s_code",
+    ) else {
+        return;
+    };
+    let mut sso = Sso::new();
+    let script = sso.home().write("browser/browser.py", MALLORY_BROWSER);
+    sso.world
+        .home
+        .env("BROWSER", format!("{} {}", python(), script.display()))
+        .env("MALLORY_UID", mallory.uid.to_string());
+    let run = bounded(
+        sso.home().command(["sso", "login", "dev"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.ok(), "");
+    let mallory_saw =
+        std::fs::read_to_string(sso.home().path().join("browser/mallory.out")).unwrap();
+    assert!(mallory_saw.starts_with("refused:"), "{mallory_saw}");
+    let warning = format!(
+        "warning: refused a connection to the IAM Identity Center sign-in page from another user (uid {}); still waiting for your browser\n",
+        mallory.uid
+    );
+    assert!(run.stderr.contains(&warning), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "{warning}Signed in to IAM Identity Center: {START_URL}\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Only the browser's code was exchanged, and the token it gave is the one kept.
+    let codes = exchanged_codes(&sso);
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    assert!(codes[0].starts_with("code-"), "{codes:?}");
+    assert_local_page_only(&sso);
+    let arn = sso.arn("dev");
+    assert!(
+        arn.starts_with(&assumed("AWSReservedSSO_readonly")),
+        "{arn}"
+    );
+}
+
+/// A browser that first opens two hostile connections of the same user to vault's port: a
+/// slowloris on the callback (a byte every 0.2 s for up to 30 s) and a 512 MiB flood with no
+/// line end. It writes what each got, and vault's peak memory (vault is its parent), then
+/// signs in.
+const STALLING_BROWSER: &str = r#"
+import os, socket, sys, threading, time, urllib.error, urllib.parse, urllib.request
+url = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "browser.log"), "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\n")
+port = urllib.parse.urlsplit(url).port
+out = {}
+def trickle():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /oauth/callback?")
+    s.settimeout(0.2)
+    got = b""
+    for _ in range(150):
+        try:
+            s.sendall(b"x")
+            got = s.recv(200)
+            break
+        except socket.timeout:
+            continue
+        except OSError as e:
+            got = repr(e).encode()
+            break
+    out["trickle"] = got.split(b"\r\n")[0].decode(errors="replace")
+def flood():
+    s = socket.create_connection(("127.0.0.1", port))
+    chunk = b"A" * 65536
+    sent = 0
+    try:
+        while sent < 512 << 20:
+            s.sendall(chunk)
+            sent += len(chunk)
+        out["flood"] = "all sent"
+    except OSError:
+        out["flood"] = "cut off"
+threads = [threading.Thread(target=trickle), threading.Thread(target=flood)]
+for t in threads:
+    t.start()
+time.sleep(0.3)
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+try:
+    urllib.request.build_opener(Stay).open(url, timeout=10)
+    page = url
+except urllib.error.HTTPError as e:
+    page = e.headers.get("Location", url)
+for t in threads:
+    t.join()
+with open("/proc/%d/status" % os.getppid()) as f:
+    out["peak_kib"] = [l.split()[1] for l in f if l.startswith("VmHWM:")][0]
+with open(os.path.join(here, "stall.out"), "w") as f:
+    f.write("\n".join("%s %s" % kv for kv in sorted(out.items())) + "\n")
+urllib.request.urlopen(page, timeout=30).read()
+"#;
+
+#[test]
+fn a_slow_or_huge_connection_does_not_stall_the_sign_in() {
+    let mut sso = Sso::new();
+    let script = sso.home().write("browser/browser.py", STALLING_BROWSER);
+    sso.world
+        .home
+        .env("BROWSER", format!("{} {}", python(), script.display()));
+    let run = bounded(
+        sso.home().command(["sso", "login", "dev"]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.ok(), "");
+    assert!(
+        run.stderr
+            .ends_with(&format!("Signed in to IAM Identity Center: {START_URL}\n")),
+        "{}",
+        run.stderr
+    );
+    let stall = std::fs::read_to_string(sso.home().path().join("browser/stall.out")).unwrap();
+    let field = |name: &str| {
+        stall
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The slowloris got the whole-request deadline's answer, the flood was cut at the cap,
+    // and vault never held the flood.
+    assert_eq!(field("trickle"), "HTTP/1.1 408 Request Timeout", "{stall}");
+    assert_eq!(field("flood"), "cut off", "{stall}");
+    let peak: u64 = field("peak_kib").parse().unwrap();
+    assert!(peak < 256 * 1024, "vault's peak memory {peak} KiB: {stall}");
+    eprintln!(
+        "vault's peak memory with a 512 MiB flood and a slowloris on its callback port: {peak} KiB"
+    );
+    assert_eq!(exchanged_codes(&sso).len(), 1);
+    assert_local_page_only(&sso);
+}
+
+#[test]
+fn a_verification_uri_that_is_an_option_or_a_file_never_reaches_the_browser() {
+    let mut sso = Sso::new();
+    sso.with_browser();
+    let home = sso.home().path().to_path_buf();
+    for (uri, why) in [
+        (
+            format!("--gpu-launcher=touch {}/injected", home.display()),
+            "it starts with `-`, so a browser would read it as an option",
+        ),
+        (
+            format!("file://{}/.aws/credentials", home.display()),
+            "it is not an https URL",
+        ),
+    ] {
+        sso.fake
+            .config(json!({"verification_uri_complete": uri, "pending_polls": 0}));
+        let run = bounded(
+            sso.home()
+                .command(["sso", "login", "--use-device-code", "dev"]),
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.ok(), "");
+        assert!(
+            run.stderr.contains(&format!("(or open {uri})\nwarning: vault does not open `{uri}` in a browser: {why}; check where it leads before you open it yourself\n")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(sso.browser_tabs(), 0, "the browser was started");
+        assert!(!home.join("injected").exists());
+    }
+    // The fake's own page (loopback http, with the OIDC override naming the fake) is opened,
+    // through vault's local page: the browser's argv holds neither the code nor the URL.
+    sso.fake.config(json!({"verification_uri_complete": null}));
+    let run = bounded(
+        sso.home()
+            .command(["sso", "login", "--use-device-code", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.ok(), "");
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert_local_page_only(&sso);
+    let pages = std::fs::read_to_string(home.join("browser/pages.log")).unwrap();
+    assert!(
+        pages.starts_with(&format!("{}/device?request_uri=req-", sso.fake.endpoint)),
+        "{pages}"
+    );
+}
+
+/// A loopback listener standing in for whatever another user (or an HTTP proxy) runs
+/// there: it keeps the first line of each request and answers 502.
+struct Listener {
+    port: u16,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut line = String::new();
+                let _ = std::io::BufReader::new(&stream).read_line(&mut line);
+                kept.lock().unwrap().push(line.trim_end().to_string());
+                let _ = stream.write_all(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        Listener { port, lines }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn sso_tokens_never_follow_the_global_endpoint_url_nor_http_elsewhere() {
+    let sso = Sso::new();
+    // Review 2, finding 6: AWS_ENDPOINT_URL is set for the wrapped command's emulator, and
+    // another user holds its port. HTTPS goes through a loopback "proxy" that only records
+    // where vault wanted to go: nothing leaves the machine.
+    let mallory = Listener::start();
+    let proxy = Listener::start();
+    let with = |args: &[&str], keep_portal: bool| {
+        let mut command = sso.home().detached(args);
+        command
+            .env_remove("AWS_ENDPOINT_URL_SSO_OIDC")
+            .env("AWS_ENDPOINT_URL", mallory.url())
+            .env("HTTPS_PROXY", proxy.url())
+            .env("https_proxy", proxy.url());
+        if !keep_portal {
+            command.env_remove("AWS_ENDPOINT_URL_SSO");
+        }
+        bounded(command, Duration::from_secs(120))
+    };
+    // A token 10 minutes from expiry: the refresh (refresh token, client secret) goes to
+    // AWS's OIDC endpoint, not to AWS_ENDPOINT_URL; it fails there, and the token, still
+    // good, is used at the fake portal.
+    let token = sso.cli_token("my-sso", 600);
+    let run = with(&["--debug", "export", "--format", "json", "dev"], true);
+    assert!(run.ok().contains("AccessKeyId"), "{run:?}");
+    assert!(
+        run.stderr.contains("SSO OIDC at https://oidc.eu-west-1.amazonaws.com gets the client secret (and a code or refresh token)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("AWS_ENDPOINT_URL is not used for IAM Identity Center (only AWS_ENDPOINT_URL_SSO_OIDC is)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "the IAM Identity Center portal at {} gets the access token",
+            sso.fake.endpoint
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(token["refreshToken"].as_str().unwrap()));
+    assert!(
+        proxy
+            .lines()
+            .iter()
+            .all(|l| l.starts_with("CONNECT oidc.eu-west-1.amazonaws.com:443 ")),
+        "{:?}",
+        proxy.lines()
+    );
+    assert!(!proxy.lines().is_empty());
+    // No portal override either: the access token goes to AWS's portal only.
+    sso.run(&["clear"]).ok();
+    sso.cli_token("my-sso", 8 * 3600);
+    let run = with(&["--debug", "export", "dev"], false);
+    assert!(
+        run.fails().contains(
+            "the IAM Identity Center portal at https://portal.sso.eu-west-1.amazonaws.com gets the access token"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        proxy
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("CONNECT portal.sso.eu-west-1.amazonaws.com:443 ")),
+        "{:?}",
+        proxy.lines()
+    );
+    assert_eq!(
+        mallory.lines(),
+        Vec::<String>::new(),
+        "AWS_ENDPOINT_URL got a call"
+    );
+
+    // http to another host: refused before anything is sent (an HTTP proxy would see it).
+    let http = Listener::start();
+    let mut command = sso.home().detached(["export", "dev"]);
+    command
+        .env("AWS_ENDPOINT_URL_SSO", "http://sso.example.test:4566")
+        .env("HTTP_PROXY", http.url())
+        .env("http_proxy", http.url());
+    let run = bounded(command, Duration::from_secs(60));
+    assert_eq!(
+        run.fails(),
+        "error: vault will not send IAM Identity Center tokens to `http://sso.example.test:4566` (`AWS_ENDPOINT_URL_SSO`): it is http to another host; the sign-in's tokens would cross the network in the clear\nhint: set `AWS_ENDPOINT_URL_SSO` to an https URL, or to http://127.0.0.1:PORT for a local emulator; unset, AWS's endpoint is used\n"
+    );
+    assert_eq!(http.lines(), Vec::<String>::new());
+}
+
+#[test]
+fn a_fifo_or_a_link_as_the_shared_token_file_is_an_error_at_once() {
+    let sso = Sso::new();
+    let path = sso.cache_file("my-sso");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let expect = |problem: &str| {
+        format!(
+            "error: vault will not open `{0}`: {problem}\nhint: vault keeps only regular files there and follows no links: remove `{0}`, and check who put it there\n",
+            path.display()
+        )
+    };
+    // Review 2, finding 7: a FIFO hung every SSO command; a link to /dev/zero ate memory.
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = bounded(
+        sso.home().detached(["export", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.fails(), expect("it is a FIFO, not a regular file"));
+    let run = bounded(
+        sso.home().detached(["show", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert!(
+        run.ok().contains("it is a FIFO, not a regular file"),
+        "{run:?}"
+    );
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    let run = bounded(
+        sso.home().detached(["export", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.fails(), expect("it is a symbolic link"));
+}
+
+#[test]
+fn a_shared_cache_folder_others_can_change_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let dir = sso.cache_file("my-sso").parent().unwrap().to_path_buf();
+    let chmod =
+        |mode: u32| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    let refused = |mode: &str| {
+        format!(
+            "error: vault will not use the SSO token cache `{0}`: other users can change it (mode {mode})\nhint: run `chmod go-w {0}` (0755 or 0700 is fine), and check that no file in it was put there by someone else\n",
+            dir.display()
+        )
+    };
+    chmod(0o777);
+    let run = bounded(
+        sso.home().detached(["export", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.fails(), refused("0777"));
+    chmod(0o775);
+    let run = bounded(
+        sso.home().detached(["export", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.fails(), refused("0775"));
+    // 0755, as the AWS CLI makes it, is fine for reading.
+    chmod(0o755);
+    let run = bounded(
+        sso.home().detached(["export", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert!(run.ok().contains("AWS_ACCESS_KEY_ID"), "{run:?}");
+    // Writing there is refused before anyone is asked to sign in.
+    chmod(0o757);
+    sso.world.home.env("AWS_VAULT_SSO_TOKEN_CACHE", "shared");
+    let run = bounded(
+        sso.home()
+            .command(["sso", "login", "--use-device-code", "dev"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.fails(), refused("0757"));
+    assert_eq!(sso.fake.calls("StartDeviceAuthorization"), 0);
+    chmod(0o700);
+}
+
+#[test]
+fn over_ssh_or_wsl_the_device_code_is_the_default_and_flags_and_settings_decide_first() {
+    let mut sso = Sso::new();
+    sso.with_browser();
+    // Which flow a run used, from the fake's counts.
+    let last = std::cell::Cell::new((0, 0));
+    let flow = |run: Run| -> String {
+        run.ok();
+        let now = (
+            sso.fake.calls("StartDeviceAuthorization"),
+            sso.fake.calls("Authorize"),
+        );
+        let (device, pkce) = (now.0 - last.get().0, now.1 - last.get().1);
+        last.set(now);
+        match (device, pkce) {
+            (1, 0) => "device".to_string(),
+            (0, 1) => "pkce".to_string(),
+            other => panic!("{other:?}: {}", run.stderr),
+        }
+    };
+    let login = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["sso", "login"];
+        all.extend(args);
+        all.push("dev");
+        let mut command = sso.home().command(&all);
+        command.envs(env.iter().copied());
+        bounded(command, Duration::from_secs(60))
+    };
+    let ssh = [("SSH_CONNECTION", "192.0.2.1 50000 192.0.2.2 22")];
+    let run = login(&[], &ssh);
+    assert!(
+        run.stderr.starts_with("note: signing in with a code, as this is an SSH session (`SSH_CONNECTION` is set); `--use-authorization-code` or `sso_use_device_code = false` in the `[sso-session]` opens a browser here instead\nTo sign in"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(flow(run), "device");
+    assert_eq!(flow(login(&[], &[("SSH_TTY", "/dev/pts/3")])), "device");
+    assert_eq!(flow(login(&[], &[("WSL_DISTRO_NAME", "Ubuntu")])), "device");
+    assert_eq!(flow(login(&[], &[])), "pkce");
+    assert_eq!(flow(login(&["--use-authorization-code"], &ssh)), "pkce");
+    assert_eq!(flow(login(&["--use-device-code"], &[])), "device");
+    // An implicit sign-in over SSH uses the code too.
+    sso.run(&["sso", "logout"]).ok();
+    let mut command = sso.home().command(["export", "dev"]);
+    command.envs(ssh);
+    assert_eq!(flow(bounded(command, Duration::from_secs(60))), "device");
+
+    // config.toml, then the [sso-session] above it, then the flag above both.
+    sso.home()
+        .write(".config/vault/config.toml", "sso_use_device_code = true\n");
+    assert_eq!(flow(login(&[], &[])), "device");
+    add_config(&sso, "sso_use_device_code = False\n");
+    assert_eq!(flow(login(&[], &[])), "pkce");
+    assert_eq!(
+        flow(login(&[], &ssh)),
+        "pkce",
+        "the setting beats the guess"
+    );
+    sso.home().write(".config/vault/config.toml", "");
+    let config = std::fs::read_to_string(sso.home().path().join(".aws/config")).unwrap();
+    sso.home()
+        .config(&config.replace("sso_use_device_code = False", "sso_use_device_code = true"));
+    assert_eq!(flow(login(&[], &[])), "device");
+    assert_eq!(flow(login(&["--use-authorization-code"], &[])), "pkce");
+    // A legacy profile carries its own.
+    add_config(
+        &sso,
+        &format!(
+            "\n[profile legacy-code]\nsso_start_url = {START_URL}/\nsso_region = eu-west-1\nsso_account_id = 210987654321\nsso_role_name = readonly\nsso_use_device_code = true\n"
+        ),
+    );
+    let mut command = sso.home().command(["sso", "login", "legacy-code"]);
+    command.env_remove("SSH_CONNECTION");
+    assert_eq!(flow(bounded(command, Duration::from_secs(60))), "device");
+    // A value that is neither: the error names the key, the section and the line.
+    sso.home()
+        .config(&config.replace("sso_use_device_code = False", "sso_use_device_code = yes"));
+    let line = config
+        .lines()
+        .position(|l| l.starts_with("sso_use_device_code"))
+        .unwrap()
+        + 1;
+    let run = login(&[], &[]);
+    assert_eq!(
+        run.fails(),
+        format!(
+            "error: `~/.aws/config` line {line}: `sso_use_device_code` in `[sso-session my-sso]` is neither `true` nor `false`: `yes`\nhint: write `sso_use_device_code = true` (the device-code flow) or `false` (a browser)\n"
+        )
+    );
+}
+
+/// `[profile NAME]` as `sso populate` writes it for the session `my-sso`.
+fn populated(name: &str, account: &str, role: &str) -> String {
+    format!(
+        "[profile {name}]\nsso_session = my-sso\nsso_account_id = {account}\nsso_role_name = {role}\n"
+    )
+}
+
+// Security review 2, finding 2: a role name with line ends added `[default]` with a
+// `credential_process`. Now only 12-digit account IDs and AWS's role-name characters get
+// through, each skipped one is named (escaped) on stderr, and the file gets nothing else.
+#[test]
+fn populate_skips_what_a_hostile_portal_sends_and_writes_nothing_else() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake.config(json!({"hostile": true}));
+    let warnings = "\
+warning: skipped account `123456789012\\n[default]\\ncredential_process = sh -c 'echo pwned > pwned'` (`Evil`): an account ID is 12 digits
+warning: skipped account `12345` (`Short`): an account ID is 12 digits
+warning: skipped role `ReadOnly\\n\\n[default]\\ncredential_process = sh -c 'echo pwned > pwned'\\n#` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `Read Only` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `admin\\u{1b}]0;owned\\u{7}` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `ops;#x` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+warning: skipped role `` of account `123456789012`: a role name is 1 to 64 letters, digits and `_+=,.@-`
+";
+    let expected = [
+        populated("development-admin", "123456789012", "admin"),
+        populated("development-readonly", "123456789012", "readonly"),
+        populated("production-readonly", "210987654321", "readonly"),
+        populated("sandbox-admin", "333333333333", "admin"),
+        populated("sandbox-poweruser", "333333333333", "poweruser"),
+        populated("sandbox-readonly", "333333333333", "readonly"),
+        populated(
+            "shady-default-region-evil-readonly",
+            "444444444444",
+            "readonly",
+        ),
+    ]
+    .join("\n");
+    let args = ["sso", "populate", "--sso-session", "my-sso"];
+    let run = sso.run(&args);
+    assert_eq!(run.ok(), expected);
+    assert_eq!(run.stderr, warnings);
+    // The skipped accounts were never sent back to the portal.
+    let log = sso.fake.control("/_fake/log", Value::Null);
+    let asked: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "ListAccountRoles")
+        .map(|e| e["query"]["account_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        asked
+            .iter()
+            .all(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())),
+        "{asked:?}"
+    );
+
+    let config_path = sso.home().path().join(".aws/config");
+    let before = std::fs::read_to_string(&config_path).unwrap();
+    let mut write = args.to_vec();
+    write.push("--write");
+    let run = sso.run(&write);
+    assert_eq!(run.ok(), "");
+    assert_eq!(
+        run.stderr,
+        format!("{warnings}Added 7 profiles to `~/.aws/config` (0 already there)\n")
+    );
+    let after = std::fs::read_to_string(&config_path).unwrap();
+    assert_eq!(after, format!("{before}\n{expected}"));
+    // boto3 reads the same file the same way: no `[default]`, no `credential_process`.
+    let script = r#"
+import configparser, json, os, sys
+import botocore.session
+s = botocore.session.Session()
+profiles = s.full_config["profiles"]
+print(json.dumps({"default": "default" in profiles,
+                  "keys": sorted({k for p in profiles.values() for k in p})}))
+"#;
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .env("HOME", sso.home().path())
+        .env("AWS_CONFIG_FILE", &config_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["default"], false);
+    assert!(
+        !seen["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "credential_process"),
+        "{seen}"
+    );
+    assert!(!sso.home().path().join("pwned").exists());
+}
+
+#[test]
+fn populate_refuses_a_prefix_or_region_that_is_not_plain() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    let run = sso.run(&[
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--prefix",
+        "x]\n[default",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: `--prefix`: `x]\\n[default` can only hold letters, digits and `-/.%@_:+`\n"
+    );
+    let run = sso.run(&[
+        "sso",
+        "populate",
+        "--sso-session",
+        "my-sso",
+        "--region",
+        "eu-west-1 #",
+    ]);
+    assert_eq!(
+        run.fails(),
+        "error: `--region`: `eu-west-1 #` is not a region name (like `eu-west-1`)\n"
+    );
+    assert_eq!(sso.fake.calls("ListAccounts"), 0);
+}
+
+// Issue 12, item 3: the portal answers HTTP 429 TooManyRequestsException; populate backs off
+// (the SDK's jittered retry, and its own pause) and says so once it is done.
+#[test]
+fn populate_backs_off_when_the_portal_throttles() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake.config(json!({"throttle_next": 3}));
+    let run = sso.run(&["sso", "populate", "--sso-session", "my-sso"]);
+    assert_eq!(run.ok().matches("[profile ").count(), 6);
+    assert_eq!(
+        run.stderr,
+        "listed roles of 3 of 3 accounts (the portal throttled 3 requests; slowed down)\n"
+    );
+    assert_eq!(sso.fake.calls("TooManyRequests"), 3);
+}
+
+// Issue 12, item 3: 700 accounts (1050 roles) from a portal that refuses any request above
+// 20 in a sliding second, as the real one documents: populate finishes with every profile,
+// and says how far it has got now and then. The time it took is printed, not asserted.
+#[test]
+fn populate_lists_700_accounts_within_the_portal_s_rate() {
+    let sso = Sso::new();
+    sso.cli_token("my-sso", 8 * 3600);
+    sso.fake
+        .config(json!({"accounts": 700, "page_size": 100, "rate_limit": 20}));
+    let started = std::time::Instant::now();
+    let run = sso.run(&["sso", "populate", "--sso-session", "my-sso"]);
+    let took = started.elapsed();
+    let mut expected = Vec::new();
+    for i in 0..700u64 {
+        let account = (100_000_000_000 + i).to_string();
+        if i % 2 == 0 {
+            expected.push(populated(&format!("account-{i}-admin"), &account, "Admin"));
+        }
+        expected.push(populated(
+            &format!("account-{i}-readonly"),
+            &account,
+            "ReadOnly",
+        ));
+    }
+    assert_eq!(run.ok(), expected.join("\n"));
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(!lines.is_empty(), "no progress on stderr");
+    for line in &lines {
+        let rest = line
+            .strip_prefix("listed roles of ")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(rest.contains(" of 700 accounts"), "{line}");
+    }
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("listed roles of 700 of 700 accounts")
+    );
+    // At most one line every five seconds, plus the last.
+    assert!(
+        lines.len() <= 2 + took.as_secs() as usize / 5,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sso.fake.calls("ListAccountRoles"), 700);
+    eprintln!(
+        "populate of 700 accounts: {:.1} s, {} requests refused with 429, stderr:\n{}",
+        took.as_secs_f64(),
+        sso.fake.calls("TooManyRequests"),
+        run.stderr
+    );
 }

@@ -3,11 +3,11 @@
 //! and portal calls are `crate::sso`'s. Must not: print a token, or change a byte of the
 //! config other than appending (populate --write).
 
-use std::io::Write as _;
+mod populate;
 
-use crate::cli::{SsoCommand, SsoLoginArgs, SsoLogoutArgs, SsoPopulateArgs};
+use crate::cli::{SsoCommand, SsoLoginArgs, SsoLogoutArgs};
 use crate::config::Config;
-use crate::config::resolve::{Base, Overrides, Resolver, place};
+use crate::config::resolve::{self, Base, Overrides, Resolver};
 use crate::error::{Error, Result};
 use crate::settings::default_file_dir;
 use crate::sso::{self, Session, aws, cache, login};
@@ -17,55 +17,38 @@ pub fn run(context: &super::Context, command: &SsoCommand) -> Result<()> {
     match command {
         SsoCommand::Login(args) => run_login(context, args),
         SsoCommand::Logout(args) => run_logout(context, args),
-        SsoCommand::Populate(args) => run_populate(context, args),
+        SsoCommand::Populate(args) => populate::run(context, args),
     }
 }
 
 /// `[sso-session NAME]` as a session: its start URL (https) and region are required.
 fn named(config: &Config, name: &str) -> Result<Session> {
-    let bad = |problem: String| Error::BadValue {
-        name: "--sso-session",
-        problem,
-    };
     let Some(section) = config.profiles.sso_session(name) else {
-        return Err(bad(format!(
-            "there is no `[sso-session {name}]` in `{}`",
-            super::display_path(&config.config_path)
-        )));
+        return Err(Error::BadValue {
+            name: "--sso-session",
+            problem: format!(
+                "there is no `[sso-session {name}]` in `{}`",
+                super::display_path(&config.config_path)
+            ),
+        });
     };
-    let at = place(section.origin.file, section.origin.line);
-    let get = |key: &str| {
-        section
-            .get(key)
-            .map(str::to_string)
-            .ok_or_else(|| bad(format!("`[sso-session {name}]` ({at}) is missing `{key}`")))
-    };
-    let start_url = get("sso_start_url")?;
-    let region = get("sso_region")?;
-    check_https(&start_url, || {
-        section
-            .setting("sso_start_url")
-            .map(|s| place(s.origin.file, s.origin.line))
-            .unwrap_or(at.clone())
-    })
-    .map_err(bad)?;
+    let place = |origin| config.profiles.place(origin);
+    let url = section
+        .setting("sso_start_url")
+        .map(|s| (s.value.as_str(), place(s.origin)));
+    let (start_url, region) = resolve::sso_start(
+        &format!("`[sso-session {name}]`"),
+        Some(&place(section.origin)),
+        url.as_ref().map(|(url, at)| (*url, Some(at))),
+        section.get("sso_region"),
+        name,
+    )?;
     Ok(Session {
         name: Some(name.to_string()),
-        start_url,
-        region,
+        start_url: start_url.to_string(),
+        region: region.to_string(),
         scopes: sso::parse_scopes(section.get("sso_registration_scopes")),
     })
-}
-
-fn check_https(url: &str, at: impl FnOnce() -> String) -> std::result::Result<(), String> {
-    if url.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(format!(
-            "`sso_start_url` must use https: `{url}` ({})",
-            at()
-        ))
-    }
 }
 
 /// The session a profile signs in with (its chain's SSO base).
@@ -91,31 +74,20 @@ fn of_profile(config: &Config, store: &dyn Store, profile: &str) -> Result<Sessi
     if let Some(name) = session {
         return named(config, name);
     }
-    let missing: Vec<&str> = [("sso_start_url", start_url), ("sso_region", region)]
-        .into_iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(k, _)| k)
-        .collect();
-    let (Some(start_url), Some(region)) = (start_url, region) else {
-        return Err(Error::SsoSetting {
-            profile: base.name.clone(),
-            problem: format!(
-                "it is configured to use SSO but is missing required configuration: {}",
-                missing.join(", ")
-            ),
-        });
-    };
-    check_https(start_url, || {
-        places.get("sso_start_url").cloned().unwrap_or_default()
-    })
-    .map_err(|problem| Error::SsoSetting {
-        profile: base.name.clone(),
-        problem,
-    })?;
+    let url = start_url
+        .as_deref()
+        .map(|url| (url, places.get("sso_start_url")));
+    let (start_url, region) = resolve::sso_start(
+        &format!("`[profile {}]`", base.name),
+        places.get(resolve::PROFILE_HEADER),
+        url,
+        region.as_deref(),
+        &base.name,
+    )?;
     Ok(Session {
         name: None,
-        start_url: start_url.clone(),
-        region: region.clone(),
+        start_url: start_url.to_string(),
+        region: region.to_string(),
         scopes: sso::parse_scopes(None),
     })
 }
@@ -146,7 +118,11 @@ fn run_login(context: &super::Context, args: &SsoLoginArgs) -> Result<()> {
         (None, None) => unreachable!("clap requires one"),
     };
     let options = login::Options {
-        device_code: args.use_device_code,
+        device_code: match (args.use_device_code, args.use_authorization_code) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
         no_browser: args.no_browser,
     };
     let hint = args
@@ -230,132 +206,4 @@ fn run_logout(context: &super::Context, args: &SsoLogoutArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `Dev Account` -> `dev-account`: a profile-name-safe form of an account name.
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || "_.".contains(c) {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_string()
-}
-
-/// The text of the new profiles: one per (account, role) that has no section yet.
-pub fn populate_text(
-    config: &Config,
-    session: &str,
-    pairs: &[(String, String, String)],
-    prefix: &str,
-    region: Option<&str>,
-) -> (String, usize) {
-    let mut text = String::new();
-    let mut added = 0;
-    let mut seen = std::collections::HashSet::new();
-    for (account_id, account_name, role) in pairs {
-        let name_part = match slug(account_name).as_str() {
-            "" => account_id.clone(),
-            slug => slug.to_string(),
-        };
-        let name = format!("{prefix}{name_part}-{}", slug(role));
-        if config.profiles.get(&name).is_some() || !seen.insert(name.clone()) {
-            continue;
-        }
-        text.push_str(&format!(
-            "\n[profile {name}]\nsso_session = {session}\nsso_account_id = {account_id}\nsso_role_name = {role}\n"
-        ));
-        if let Some(region) = region {
-            text.push_str(&format!("region = {region}\n"));
-        }
-        added += 1;
-    }
-    (text, added)
-}
-
-fn run_populate(context: &super::Context, args: &SsoPopulateArgs) -> Result<()> {
-    let config = super::load_config()?;
-    let settings = context.settings()?;
-    let mut store = context.store()?;
-    let session = named(&config, &args.sso_session)?;
-    let login = login::person_present(&super::var).then(login::Options::default);
-    let hint = format!("--sso-session {}", args.sso_session);
-    let mut sso = sso_context(store.as_mut(), settings.sso_shared_cache, hint, login);
-    let token = sso.token(&session, None)?;
-    let url = sso::endpoint_url("AWS_ENDPOINT_URL_SSO", &super::var);
-    let endpoint = aws::Endpoint {
-        region: &session.region,
-        url: url.as_deref(),
-    };
-    let failed = |e: aws::Failure| e.into_error("sso.ListAccounts", &endpoint, "portal.sso");
-    let mut accounts = aws::accounts(&endpoint, &token.access_token).map_err(failed)?;
-    accounts.sort();
-    let mut pairs = Vec::new();
-    for (account_id, account_name) in accounts {
-        let mut roles = aws::roles(&endpoint, &token.access_token, &account_id)
-            .map_err(|e| e.into_error("sso.ListAccountRoles", &endpoint, "portal.sso"))?;
-        roles.sort();
-        for role in roles {
-            pairs.push((account_id.clone(), account_name.clone(), role));
-        }
-    }
-    let (text, added) = populate_text(
-        &config,
-        &args.sso_session,
-        &pairs,
-        &args.prefix,
-        args.region.as_deref(),
-    );
-    if !args.write {
-        return super::print(text.trim_start_matches('\n'));
-    }
-    if added > 0 {
-        append(&config.config_path, &text)?;
-    }
-    eprintln!(
-        "Added {added} profile{} to `{}` ({} already there)",
-        if added == 1 { "" } else { "s" },
-        super::display_path(&config.config_path),
-        pairs.len() - added
-    );
-    Ok(())
-}
-
-/// Appends `text` to the config file: the existing bytes are not touched (a newline is
-/// added first only when the file does not end with one).
-fn append(path: &std::path::Path, text: &str) -> Result<()> {
-    let existing = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(store::fs::io_error("read", path)(e)),
-    };
-    let mut text = text.to_string();
-    if existing.is_empty() {
-        text = text.trim_start_matches('\n').to_string();
-    } else if !existing.ends_with(b"\n") {
-        text.insert(0, '\n');
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(store::fs::io_error("open", path))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(store::fs::io_error("write", path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slug("Dev Account"), "dev-account");
-        assert_eq!(slug("  Prod (EU)! "), "prod-eu");
-        assert_eq!(slug("ünï"), "n");
-    }
 }

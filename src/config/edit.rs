@@ -1,7 +1,7 @@
 //! Writing `~/.aws/config`: the room that owns every change vault makes to the AWS config
 //! file. Today that is appending a section (`vault add`, `import credentials-file`); every
 //! existing byte stays as it was. It must not rewrite or reorder what is there, nor name
-//! `commands/` or `cli.rs` (the rooms above it).
+//! `commands/` or `cli.rs`, the rooms above it.
 
 use std::fs::OpenOptions;
 use std::io::Write;

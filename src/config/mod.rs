@@ -2,7 +2,7 @@
 //!
 //! `parse` turns text into sections, `profiles` merges them, `resolve` turns a profile name
 //! into settings and a chain. Only `load` here reads the file system; `edit` writes the
-//! config file. No room here names `commands/` or `cli.rs` (the rooms above it).
+//! config file. No room here imports from `commands/` or `cli.rs`, the rooms above it.
 
 pub mod edit;
 pub mod editor;
@@ -112,7 +112,8 @@ pub fn load(var: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
         credentials_path.display(),
         credentials.len()
     );
-    let profiles = ProfileSet::new(&config, &credentials);
+    let mut profiles = ProfileSet::new(&config, &credentials);
+    profiles.paths = Some((config_path.clone(), credentials_path.clone()));
     for (origin, header) in &profiles.ignored {
         crate::debug!(
             "ignored section `[{header}]` at line {} of the {:?} file",

@@ -4,8 +4,8 @@
 //! `[sso-session x]`) and the merge rules of the cross-SDK vectors. No I/O.
 
 use std::collections::HashMap;
-
 use std::fmt;
+use std::path::PathBuf;
 
 use super::parse::{RawSection, redacted};
 
@@ -22,6 +22,20 @@ pub enum FileKind {
 pub struct Origin {
     pub file: FileKind,
     pub line: usize,
+}
+
+/// A line of one of the two files, for errors: shown as `` `~/.aws/config` line 3 ``.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub path: PathBuf,
+    pub line: usize,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = crate::paths::display_path(&self.path);
+        write!(f, "`{path}` line {}", self.line)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +107,9 @@ pub struct ProfileSet {
     sso_index: HashMap<String, usize>,
     /// Sections passed over (bad names, missing `profile ` prefix), for `--debug`.
     pub ignored: Vec<(Origin, String)>,
+    /// Where the config and the credentials file are (`config::load` sets them), so that
+    /// errors can name the file: see [`ProfileSet::place`].
+    pub paths: Option<(PathBuf, PathBuf)>,
 }
 
 impl ProfileSet {
@@ -182,6 +199,20 @@ impl ProfileSet {
 
     pub fn is_empty(&self) -> bool {
         self.profiles.is_empty()
+    }
+
+    /// `origin` as a file and line (the files' plain names when no paths were set).
+    pub fn place(&self, origin: Origin) -> Place {
+        let path = match (&self.paths, origin.file) {
+            (Some((config, _)), FileKind::Config) => config.clone(),
+            (Some((_, credentials)), FileKind::Credentials) => credentials.clone(),
+            (None, FileKind::Config) => PathBuf::from("config"),
+            (None, FileKind::Credentials) => PathBuf::from("credentials"),
+        };
+        Place {
+            path,
+            line: origin.line,
+        }
     }
 }
 

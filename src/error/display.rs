@@ -71,9 +71,15 @@ impl fmt::Display for Error {
                 f,
                 "profile `{profile}` has a `web_identity_token_file` but `role_arn` was missing"
             ),
-            Error::SsoSessionMissing { profile, session } => write!(
+            Error::ConfigSetting {
+                path,
+                line,
+                problem,
+                ..
+            } => write!(
                 f,
-                "sso-session named `{session}` (referenced by profile `{profile}`) was not found"
+                "`{}` line {line}: {problem}",
+                crate::paths::display_path(path)
             ),
             Error::SsoSetting { profile, problem } => {
                 write!(f, "profile `{profile}`: {problem}")
@@ -100,6 +106,36 @@ impl fmt::Display for Error {
                 f,
                 "the SSO token file `{}` cannot be used: {problem}",
                 path.display()
+            ),
+            Error::SsoCacheFolder {
+                path,
+                owner,
+                mode,
+                user,
+            } => {
+                if owner != user {
+                    write!(
+                        f,
+                        "vault will not use the SSO token cache `{}`: it belongs to uid {owner}, not to you (uid {user})",
+                        path.display()
+                    )
+                } else {
+                    write!(
+                        f,
+                        "vault will not use the SSO token cache `{}`: other users can change it (mode {:04o})",
+                        path.display(),
+                        mode & 0o7777
+                    )
+                }
+            }
+            Error::SsoEndpoint {
+                variable,
+                url,
+                problem,
+            } => write!(
+                f,
+                "vault will not send IAM Identity Center tokens to `{}` (`{variable}`): {problem}",
+                crate::text::printable(url)
             ),
             Error::SsoLogin {
                 session, problem, ..

@@ -55,9 +55,23 @@ impl Error {
             Error::Unsupported { .. } => {
                 Some("run `vault show PROFILE` to see the chain; other profiles still work".to_string())
             }
+            Error::ConfigSetting { hint, .. } => hint.clone(),
             Error::SsoTokenFile { .. } => Some(
                 "sign in again (`vault sso login PROFILE` or `aws sso login`), which replaces the file".to_string(),
             ),
+            Error::SsoCacheFolder {
+                path, owner, user, ..
+            } if owner != user => Some(format!(
+                "if it should be yours, have root run `chown {user} {}`; otherwise remove it (vault and the AWS CLI make it again)",
+                shell_quote(path)
+            )),
+            Error::SsoCacheFolder { path, .. } => Some(format!(
+                "run `chmod go-w {}` (0755 or 0700 is fine), and check that no file in it was put there by someone else",
+                shell_quote(path)
+            )),
+            Error::SsoEndpoint { variable, .. } => Some(format!(
+                "set `{variable}` to an https URL, or to http://127.0.0.1:PORT for a local emulator; unset, AWS's endpoint is used"
+            )),
             Error::SsoLogin { profile, .. } => Some(format!("run `vault sso login {profile}`")),
             Error::SsoLoginFailed { .. } => {
                 Some("try again with `vault sso login PROFILE` (`--use-device-code` without a browser)".to_string())

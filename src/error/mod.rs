@@ -57,9 +57,13 @@ pub enum Error {
     WebIdentityWithoutRole {
         profile: String,
     },
-    SsoSessionMissing {
-        profile: String,
-        session: String,
+    /// A setting of the config that cannot be used, named with its file, line and key.
+    ConfigSetting {
+        path: PathBuf,
+        line: usize,
+        /// Names the key: "`sso_start_url` must use https: ...".
+        problem: String,
+        hint: Option<String>,
     },
     SsoSetting {
         profile: String,
@@ -85,6 +89,20 @@ pub enum Error {
     /// An SSO token file (the AWS CLI's cache) that cannot be used.
     SsoTokenFile {
         path: PathBuf,
+        problem: String,
+    },
+    /// `~/.aws/sso/cache` belongs to another user or others may change it (owner and
+    /// permission bits as found; `user` is the effective uid vault runs as).
+    SsoCacheFolder {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+        user: u32,
+    },
+    /// An SSO endpoint override that IAM Identity Center tokens must not be sent to.
+    SsoEndpoint {
+        variable: &'static str,
+        url: String,
         problem: String,
     },
     /// No usable SSO token and no person to sign in.

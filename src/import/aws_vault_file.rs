@@ -16,9 +16,15 @@ use crate::error::{Error, Result};
 use crate::prompt::Prompt;
 use crate::store::fs;
 
-/// The most PBKDF2 rounds a header may ask for: aws-vault writes 8192; jose2go refuses more
-/// than 1,300,000. A larger count is refused before any work is done.
-pub const MAX_P2C: u64 = 1_000_000;
+/// The most PBKDF2 rounds a header may ask for: aws-vault writes 8192 (jose2go's default;
+/// jose2go refuses more than 1,300,000), jwcrypto writes 8192 and reads at most 16384. A
+/// larger count is refused before any work is done.
+pub const MAX_P2C: u64 = 100_000;
+
+/// The most PBKDF2 rounds one passphrase is tried for, over all the files: 20 files at
+/// 1,000,000 rounds, or about 2,400 of aws-vault's. A folder that would cost more stops the
+/// import before the next file (`--profile` narrows the files tried).
+pub const MAX_ROUNDS_PER_PASSPHRASE: u64 = 20 * 1_000_000;
 
 /// aws-vault writes a few hundred bytes per file.
 const MAX_TOKEN: u64 = 64 * 1024;
@@ -50,11 +56,19 @@ fn segment(part: &str, what: &str) -> std::result::Result<Vec<u8>, JweError> {
         .map_err(|_| JweError::Malformed(format!("its {what} is not base64url")))
 }
 
-/// The plaintext of one aws-vault JWE compact token.
-pub fn decrypt(
-    token: &[u8],
-    passphrase: &[u8],
-) -> std::result::Result<Zeroizing<Vec<u8>>, JweError> {
+/// A token's parts, checked, before any key is derived.
+struct Parsed<'a> {
+    header_b64: &'a str,
+    p2c: u64,
+    p2s: Vec<u8>,
+    wrapped: Vec<u8>,
+    iv: Vec<u8>,
+    tag: Vec<u8>,
+    body: Vec<u8>,
+}
+
+/// Everything `decrypt` checks before it derives a key: the shape, the header, the sizes.
+fn parse(token: &[u8]) -> std::result::Result<Parsed<'_>, JweError> {
     let text = std::str::from_utf8(token)
         .map_err(|_| JweError::Malformed("it is not text".into()))?
         .trim_ascii();
@@ -80,21 +94,45 @@ pub fn decrypt(
             header.p2c
         )));
     }
-    let p2s = segment(&header.p2s, "salt")?;
-    let wrapped = segment(key_b64, "key")?;
-    let iv = segment(iv_b64, "IV")?;
-    let tag = segment(tag_b64, "tag")?;
-    let mut body = segment(ciphertext_b64, "content")?;
-    if p2s.len() < 8 || wrapped.len() != 40 || iv.len() != 12 || tag.len() != 16 {
+    let parsed = Parsed {
+        header_b64,
+        p2c: header.p2c,
+        p2s: segment(&header.p2s, "salt")?,
+        wrapped: segment(key_b64, "key")?,
+        iv: segment(iv_b64, "IV")?,
+        tag: segment(tag_b64, "tag")?,
+        body: segment(ciphertext_b64, "content")?,
+    };
+    if parsed.p2s.len() < 8
+        || parsed.wrapped.len() != 40
+        || parsed.iv.len() != 12
+        || parsed.tag.len() != 16
+    {
         return Err(JweError::Malformed("a part has the wrong length".into()));
     }
+    Ok(parsed)
+}
 
+/// The plaintext of one aws-vault JWE compact token.
+pub fn decrypt(
+    token: &[u8],
+    passphrase: &[u8],
+) -> std::result::Result<Zeroizing<Vec<u8>>, JweError> {
+    let Parsed {
+        header_b64,
+        p2c,
+        p2s,
+        wrapped,
+        iv,
+        tag,
+        mut body,
+    } = parse(token)?;
     let mut salt = Vec::with_capacity(ALG.len() + 1 + p2s.len());
     salt.extend_from_slice(ALG.as_bytes());
     salt.push(0);
     salt.extend_from_slice(&p2s);
     let mut kek = Zeroizing::new([0u8; 16]);
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(passphrase, &salt, header.p2c as u32, &mut *kek);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(passphrase, &salt, p2c as u32, &mut *kek);
     let mut cek = Zeroizing::new([0u8; 32]);
     aes_kw::KekAes128::new(&(*kek).into())
         .unwrap(&wrapped, &mut *cek)
@@ -112,6 +150,11 @@ pub fn decrypt(
         )
         .map(Zeroizing::new)
         .map_err(|_| JweError::Damaged)
+}
+
+/// The PBKDF2 rounds `decrypt` would run for `token`: 0 for one it refuses before any work.
+fn cost(token: &[u8]) -> u64 {
+    parse(token).map_or(0, |parsed| parsed.p2c)
 }
 
 /// A file name as aws-vault wrote it: `%XX` escapes (it escapes only `/` and `%`).
@@ -212,6 +255,33 @@ pub fn read(
     };
     loop {
         let mut still = Vec::new();
+        // What this passphrase would cost on the files left, before any of it is spent.
+        let mut spent: u64 = 0;
+        let fit = pending
+            .iter()
+            .take_while(|item| {
+                spent += cost(&item.token);
+                spent <= MAX_ROUNDS_PER_PASSPHRASE
+            })
+            .count();
+        if fit < pending.len() {
+            let total: u64 = pending.iter().map(|item| cost(&item.token)).sum();
+            return Err(Error::ImportSource {
+                source: format!(
+                    "aws-vault's file store `{}`",
+                    crate::paths::display_path(dir)
+                ),
+                problem: format!(
+                    "its {} files ask for {total} key-derivation rounds, more than the {MAX_ROUNDS_PER_PASSPHRASE} vault spends on one passphrase (aws-vault writes 8192 a file); {} would be left untried",
+                    pending.len(),
+                    match pending.len() - fit {
+                        1 => "1 file".to_string(),
+                        left => format!("{left} files"),
+                    }
+                ),
+                hint: "nothing was imported; name the profiles to import with `--profile`, and only their files are tried".into(),
+            });
+        }
         for item in pending {
             match decrypt(&item.token, passphrase.expose_secret().as_bytes()) {
                 Ok(plain) => found.push(match super::credentials_from_item(&plain) {

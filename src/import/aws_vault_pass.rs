@@ -73,7 +73,7 @@ pub fn read(cmd: &str, dir: &Path, prefix: &str) -> Result<Vec<Found>> {
         } else {
             format!("{prefix}/{key}")
         };
-        match pass::run(cmd, dir, &["show", &name], None, pass::TIMEOUT) {
+        match pass::run(cmd, dir, &["show", "--", &name], None, pass::TIMEOUT) {
             Ok(output) if output.status.success() => {
                 let bytes = zeroize::Zeroizing::new(output.stdout);
                 // The name aws-vault gave the item, so that a store read without its prefix

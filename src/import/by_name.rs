@@ -2,7 +2,7 @@
 //! Credential Manager through the keyring crate): which names to look for, and what each
 //! lookup gave. The names are the `--profile`s given, else every profile of the AWS config
 //! and credentials files, since these sources are not listed. Platform-neutral: nothing here
-//! touches a store, and nothing here names `commands/` or `cli.rs` (the rooms above it).
+//! touches a store, and nothing here imports from `commands/` or `cli.rs`, the rooms above it.
 
 use zeroize::Zeroizing;
 

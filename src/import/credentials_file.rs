@@ -3,7 +3,7 @@
 //! (`without_keys`, pure), the 0600 timestamped backup and the atomic rewrite, which happens
 //! only if the file is still the text that was read. It must not change any other byte of
 //! the file, follow a link, rewrite a file with other hard links, touch the file under
-//! `--keep` or `--dry-run`, nor name `commands/` or `cli.rs` (the rooms above it).
+//! `--keep` or `--dry-run`, nor import from `commands/` or `cli.rs`, the rooms above it.
 
 use std::fs::OpenOptions;
 use std::io::Write;

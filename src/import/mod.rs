@@ -5,7 +5,7 @@
 //! wanted) and returns what happened; the command line, printing and the exit code are
 //! `commands/import.rs`'s. It must not change or delete anything in a source (but for the
 //! credentials file's key lines, and `import vault --delete-source`), nor write anything
-//! under `--dry-run`, nor name `commands/` or `cli.rs` (the rooms above it).
+//! under `--dry-run`, nor import from `commands/` or `cli.rs`, the rooms above it.
 
 pub mod aws_vault_file;
 pub mod aws_vault_keychain;

@@ -2,7 +2,7 @@
 //! backends to the current one, like ByteNess's `migrate-backend`: copy, read back,
 //! compare, report. It must not delete from the source without `--delete-source`, and then
 //! only entries that read back equal from the target; sessions are not moved. It must not
-//! name `commands/` or `cli.rs` (the rooms above it).
+//! import from `commands/` or `cli.rs`, the rooms above it.
 
 use super::{Done, Found};
 use crate::error::Result;

@@ -22,7 +22,8 @@ pub fn code(serial: &str, prompt: &mut dyn Prompt) -> Result<String> {
         _ => command.args(["oath", "accounts", "code"]),
     };
     command
-        .args(["--single", &name])
+        // `--` first: an account name (`mfa_serial`) that starts with `-` is not an option.
+        .args(["--single", "--", &name])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
     let _shown = prompt.notice(&format!("Touch your YubiKey for {serial}..."));

@@ -7,11 +7,13 @@
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
 //!
 //! This file owns the listener, the command and signal forwarding; `http.rs` the connections
-//! (who may connect, how much they may send), `ecs.rs` and `imds.rs` the routes. Nothing here may listen
+//! (who may connect, how much they may send), `ecs.rs` and `imds.rs` the routes;
+//! `callback.rs` the one-shot loopback pages of browser sign-ins (SSO's PKCE flow). Nothing here may listen
 //! anywhere but 127.0.0.1 or give the command the keys themselves.
 //!
 //! Signals sent to vault are forwarded to the command; vault exits with its status.
 
+pub mod callback;
 pub mod ecs;
 pub mod http;
 pub mod imds;

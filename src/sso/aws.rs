@@ -3,12 +3,23 @@
 //! and SSO OIDC (RegisterClient, StartDeviceAuthorization, CreateToken), SDK errors turned
 //! into vault's. Must not: be reached on the warm path, or put a token in an error or log.
 
-use std::time::Duration;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
-use aws_sdk_sso::config::retry::RetryConfig;
+use aws_sdk_sso::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_sso::config::timeout::TimeoutConfig;
 use aws_sdk_sso::config::{BehaviorVersion, Region};
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
@@ -43,6 +54,13 @@ fn timeouts() -> Result<(RetryConfig, TimeoutConfig)> {
 }
 
 fn portal(endpoint: &Endpoint) -> Result<aws_sdk_sso::Client> {
+    if let Some(url) = endpoint.url {
+        super::check_endpoint("AWS_ENDPOINT_URL_SSO", url)?;
+    }
+    crate::debug!(
+        "the IAM Identity Center portal at {} gets the access token",
+        super::shown(endpoint.url, "portal.sso", endpoint.region)
+    );
     let (retry, timeout) = timeouts()?;
     let mut config = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -58,6 +76,13 @@ fn portal(endpoint: &Endpoint) -> Result<aws_sdk_sso::Client> {
 
 fn oidc(endpoint: &Endpoint) -> Result<aws_sdk_ssooidc::Client> {
     use aws_sdk_ssooidc::config as c;
+    if let Some(url) = endpoint.url {
+        super::check_endpoint("AWS_ENDPOINT_URL_SSO_OIDC", url)?;
+    }
+    crate::debug!(
+        "SSO OIDC at {} gets the client secret (and a code or refresh token)",
+        super::shown(endpoint.url, "oidc", endpoint.region)
+    );
     let attempt = attempt_timeout()?;
     let mut config = c::Builder::new()
         .behavior_version(c::BehaviorVersion::latest())
@@ -164,52 +189,262 @@ pub fn role_credentials(
     })
 }
 
-/// Every account the token's user can use: `(id, name)`, all pages.
-pub fn accounts(
-    endpoint: &Endpoint,
-    token: &SecretString,
-) -> std::result::Result<Vec<(String, String)>, Failure> {
-    let client = portal(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
-    runtime().block_on(async {
-        let mut out = Vec::new();
-        let mut pages = client
-            .list_accounts()
-            .access_token(token.expose_secret())
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(Failure::from)?;
-            out.push((
-                item.account_id.unwrap_or_default(),
-                item.account_name.unwrap_or_default(),
-            ));
-        }
-        Ok(out)
-    })
+/// About 20 requests a second is what the portal allows (its documented quota; Granted #458
+/// and aws-sso-util #112 fail above it). 18 leaves room for the network's jitter.
+const PORTAL_RATE: u32 = 18;
+/// Attempts per listing call. The SDK's standard retry backs off between them with full
+/// jitter on `TooManyRequestsException`; the pacer below slows every attempt down as well.
+const LIST_ATTEMPTS: u32 = 10;
+/// Listing calls in flight at once: enough for a far region's latency to keep up the pace.
+const IN_FLIGHT: usize = 4;
+
+/// The portal for `sso populate`: every HTTP attempt, the SDK's retries included, is paced
+/// to [`PORTAL_RATE`] a second, and an HTTP 429 slows the pace and pauses it a jittered
+/// moment. The SDK's adaptive retry is not enough here: its rate limiter starts only after
+/// the first throttling error, and its retry quota (500 tokens, shared by every client of
+/// the process) can run out in a long listing.
+pub struct Portal {
+    client: aws_sdk_sso::Client,
+    pacer: Arc<Pacer>,
+    runtime: tokio::runtime::Runtime,
 }
 
-/// The roles of one account the token's user can use, all pages.
-pub fn roles(
-    endpoint: &Endpoint,
-    token: &SecretString,
-    account_id: &str,
-) -> std::result::Result<Vec<String>, Failure> {
-    let client = portal(endpoint).map_err(|e| Failure::Unreachable(e.to_string()))?;
-    runtime().block_on(async {
+impl Portal {
+    pub fn paced(endpoint: &Endpoint) -> Result<Portal> {
+        let (_, timeout) = timeouts()?;
+        let pacer = Arc::new(Pacer::new(PORTAL_RATE));
+        let retry = RetryConfig::standard()
+            .with_max_attempts(LIST_ATTEMPTS)
+            .with_max_backoff(Duration::from_secs(10));
+        let partition = RetryPartition::custom("vault-sso-populate")
+            .token_bucket(TokenBucket::unlimited())
+            .build();
+        let mut config = aws_sdk_sso::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(SharedHttpClient::new(Paced {
+                inner: crate::sts::aws::http_client(),
+                pacer: pacer.clone(),
+            }))
+            .region(Region::new(endpoint.region.to_string()))
+            .retry_config(retry)
+            .retry_partition(partition)
+            .timeout_config(timeout);
+        if let Some(url) = endpoint.url {
+            config = config.endpoint_url(url);
+        }
+        Ok(Portal {
+            client: aws_sdk_sso::Client::from_conf(config.build()),
+            pacer,
+            runtime: runtime(),
+        })
+    }
+
+    /// HTTP 429 answers so far.
+    pub fn throttled(&self) -> u64 {
+        self.pacer.state().throttled
+    }
+
+    /// ListAccounts: every account the token's user can use, `(id, name)`, all pages.
+    pub fn accounts(
+        &self,
+        token: &SecretString,
+    ) -> std::result::Result<Vec<(String, String)>, Failure> {
+        self.runtime.block_on(async {
+            let mut out = Vec::new();
+            let mut pages = self
+                .client
+                .list_accounts()
+                .access_token(token.expose_secret())
+                .into_paginator()
+                .page_size(100)
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                let item = item.map_err(Failure::from)?;
+                out.push((
+                    item.account_id.unwrap_or_default(),
+                    item.account_name.unwrap_or_default(),
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    /// ListAccountRoles of each account, in the order given, [`IN_FLIGHT`] at a time;
+    /// `progress` hears how many accounts are done after each. The first failure stops it.
+    pub fn roles(
+        &self,
+        token: &SecretString,
+        accounts: &[String],
+        progress: &dyn Fn(usize),
+    ) -> std::result::Result<Vec<Vec<String>>, Failure> {
+        let next = Cell::new(0);
+        let done = Cell::new(0);
+        let failed: RefCell<Option<Failure>> = RefCell::new(None);
+        let found: RefCell<Vec<Vec<String>>> = RefCell::new(vec![Vec::new(); accounts.len()]);
+        let worker = || async {
+            while failed.borrow().is_none() && next.get() < accounts.len() {
+                let at = next.get();
+                next.set(at + 1);
+                match self.account_roles(token, &accounts[at]).await {
+                    Ok(roles) => {
+                        found.borrow_mut()[at] = roles;
+                        done.set(done.get() + 1);
+                        progress(done.get());
+                    }
+                    Err(e) => {
+                        failed.borrow_mut().get_or_insert(e);
+                    }
+                }
+            }
+        };
+        self.runtime
+            .block_on(join_all((0..IN_FLIGHT).map(|_| worker()).collect()));
+        match failed.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(found.into_inner()),
+        }
+    }
+
+    async fn account_roles(
+        &self,
+        token: &SecretString,
+        account_id: &str,
+    ) -> std::result::Result<Vec<String>, Failure> {
         let mut out = Vec::new();
-        let mut pages = client
+        let mut pages = self
+            .client
             .list_account_roles()
             .access_token(token.expose_secret())
             .account_id(account_id)
             .into_paginator()
+            .page_size(100)
             .items()
             .send();
         while let Some(item) = pages.next().await {
             out.push(item.map_err(Failure::from)?.role_name.unwrap_or_default());
         }
         Ok(out)
+    }
+}
+
+/// Polls every future until all are done, on the caller's task (no spawning, so they may
+/// borrow).
+async fn join_all<F: Future<Output = ()>>(futures: Vec<F>) {
+    let mut futures: Vec<Option<Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    std::future::poll_fn(|cx| {
+        for slot in futures.iter_mut() {
+            if let Some(future) = slot
+                && future.as_mut().poll(cx).is_ready()
+            {
+                *slot = None;
+            }
+        }
+        if futures.iter().all(Option::is_none) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     })
+    .await
+}
+
+/// When the next HTTP attempt may start.
+#[derive(Debug)]
+struct Pace {
+    next: Instant,
+    interval: Duration,
+    throttled: u64,
+}
+
+#[derive(Debug)]
+struct Pacer {
+    fastest: Duration,
+    state: Mutex<Pace>,
+}
+
+impl Pacer {
+    fn new(per_second: u32) -> Pacer {
+        let fastest = Duration::from_secs(1) / per_second;
+        Pacer {
+            fastest,
+            state: Mutex::new(Pace {
+                next: Instant::now(),
+                interval: fastest,
+                throttled: 0,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the next start time: one interval after the one before.
+    fn slot(&self) -> Instant {
+        let mut pace = self.state();
+        let at = pace.next.max(Instant::now());
+        pace.next = at + pace.interval;
+        at
+    }
+
+    /// An HTTP 429 doubles the interval (at most a second) and pauses every caller for a
+    /// jittered half to one and a half seconds; any other answer brings the interval an
+    /// eighth of the way back to the fastest.
+    fn answered(&self, status: u16) {
+        let mut pace = self.state();
+        if status == 429 {
+            pace.throttled += 1;
+            pace.interval = (pace.interval * 2).min(Duration::from_secs(1));
+            let jitter = Duration::from_millis(500 + getrandom::u64().unwrap_or(0) % 1000);
+            pace.next = pace.next.max(Instant::now() + jitter);
+        } else {
+            let above = pace.interval.saturating_sub(self.fastest);
+            pace.interval = self.fastest + above * 7 / 8;
+        }
+    }
+}
+
+/// The SDK's HTTP client with a [`Pacer`] in front of every attempt.
+#[derive(Debug)]
+struct Paced {
+    inner: SharedHttpClient,
+    pacer: Arc<Pacer>,
+}
+
+impl HttpClient for Paced {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(PacedConnector {
+            inner: self.inner.http_connector(settings, components),
+            pacer: self.pacer.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct PacedConnector {
+    inner: SharedHttpConnector,
+    pacer: Arc<Pacer>,
+}
+
+impl HttpConnector for PacedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let pacer = self.pacer.clone();
+        HttpConnectorFuture::new(async move {
+            tokio::time::sleep_until(pacer.slot().into()).await;
+            let response = inner.call(request).await;
+            if let Ok(answer) = &response {
+                pacer.answered(answer.status().as_u16());
+            }
+            response
+        })
+    }
 }
 
 /// Logout: the portal forgets the token.

@@ -1,8 +1,10 @@
 //! Where SSO tokens live: vault's store (encrypted, the default) and the AWS CLI's shared
 //! cache `~/.aws/sso/cache/<sha1(session name or start URL)>.json` (read always, written
 //! only when the person opts in), and the per-session lock files. Must not: know SDK
-//! types, decide when to refresh or log in (that is `mod.rs`), or write a token in
-//! plaintext anywhere but the opted-in shared cache (0600, atomic).
+//! types, decide when to refresh or log in (that is `mod.rs`), write a token in plaintext
+//! anywhere but the opted-in shared cache (0600, atomic), or read or write that cache
+//! unless its folder is the user's and closed to others' writes, nor open there anything
+//! but a regular file (no links, no FIFOs, at most `store::fs::MAX_FILE`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -44,26 +46,63 @@ pub fn shared_path(session: &Session) -> PathBuf {
     shared_dir().join(file_name(session.key()))
 }
 
-/// The token the AWS CLI (or botocore, or vault) left in the shared cache, if any.
-pub fn read_shared(session: &Session) -> Result<Option<Token>> {
-    let path = shared_path(session);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => zeroize::Zeroizing::new(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(store::fs::io_error("read", &path)(e)),
+/// Whether the shared cache folder may be used: missing (`false`), or owned by the user vault
+/// runs as and writable by no one else (`true`). Unlike the store's folders it may be
+/// readable by others: the AWS CLI makes it 0755, and the token files in it 0600. A link to
+/// a folder is followed: what is checked is the folder used.
+pub fn check_shared_dir(dir: &Path) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(store::fs::io_error("read", dir)(e)),
     };
+    if !meta.is_dir() {
+        // Not a folder: using it fails, naming the file vault wanted in it.
+        return Ok(true);
+    }
+    let user = nix::unistd::geteuid().as_raw();
+    if !usable(meta.uid(), meta.mode(), user) {
+        return Err(Error::SsoCacheFolder {
+            path: dir.to_path_buf(),
+            owner: meta.uid(),
+            mode: meta.mode(),
+            user,
+        });
+    }
+    Ok(true)
+}
+
+/// A shared cache folder of `owner` with permission bits `mode` may be used by `user`.
+fn usable(owner: u32, mode: u32, user: u32) -> bool {
+    owner == user && mode & 0o022 == 0
+}
+
+/// The token the AWS CLI (or botocore, or vault) left in the shared cache, if any: read
+/// with the store's file rules, so that a FIFO, a link or a huge file is an error at once.
+pub fn read_shared(session: &Session) -> Result<Option<Token>> {
+    let dir = shared_dir();
+    if !check_shared_dir(&dir)? {
+        return Ok(None);
+    }
+    let path = dir.join(file_name(session.key()));
+    let Some(bytes) = store::fs::read_file(&path, store::fs::MAX_FILE)? else {
+        return Ok(None);
+    };
+    let bytes = zeroize::Zeroizing::new(bytes);
     token::parse(&bytes, &session.start_url, &session.region)
         .map(Some)
         .map_err(|problem| Error::SsoTokenFile { path, problem })
 }
 
-/// Writes the token in the AWS CLI's format: 0600, atomic, `Z` times, client fields.
+/// Writes the token in the AWS CLI's format: 0600, atomic, `Z` times, client fields. A
+/// missing folder is made 0700; an existing one must pass [`check_shared_dir`].
 pub fn write_shared(session: &Session, token: &Token) -> Result<()> {
     let dir = shared_dir();
-    if !dir.exists() {
+    if !check_shared_dir(&dir)? {
         store::fs::private_dir(&dir)?;
     }
-    store::fs::write_atomic(&shared_path(session), &token::to_json(token))
+    store::fs::write_atomic(&dir.join(file_name(session.key())), &token::to_json(token))
 }
 
 /// Removes the shared file; whether there was one.
@@ -209,6 +248,22 @@ mod tests {
         let bytes = b"{\"a\": \"\\\"\"}";
         assert_eq!(&*unhex(&store::crypto::hex(bytes)).unwrap(), bytes);
         assert!(unhex("abc").is_none() && unhex("zz").is_none());
+    }
+
+    #[test]
+    fn the_shared_folder_is_yours_and_closed_to_others_writes() {
+        for (owner, mode, user, ok) in [
+            (1000, 0o40700, 1000, true),
+            (1000, 0o40755, 1000, true),
+            (1000, 0o40555, 1000, true),
+            (1000, 0o40775, 1000, false),
+            (1000, 0o40757, 1000, false),
+            (1000, 0o41777, 1000, false),
+            (1001, 0o40700, 1000, false),
+            (0, 0o40755, 1000, false),
+        ] {
+            assert_eq!(usable(owner, mode, user), ok, "{owner} {mode:o} {user}");
+        }
     }
 
     #[test]

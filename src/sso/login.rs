@@ -1,11 +1,13 @@
 //! Logging in to IAM Identity Center: the PKCE authorization-code flow with a one-shot
-//! callback on 127.0.0.1 (when a browser can be opened), else the device-code flow; the
-//! client registration they use, reused until it expires. Instructions go to stderr.
+//! callback on 127.0.0.1 (`server::callback`), or the device-code flow; which one (the flag,
+//! `sso_use_device_code` in the config or `config.toml`, else the device code over SSH and
+//! under WSL, else PKCE when a browser can be opened); the client registration they use,
+//! reused until it expires. Instructions go to stderr.
 //! Must not: write to stdout, listen anywhere but 127.0.0.1, accept a callback whose
-//! `state` is not this login's, or keep anything of a login that did not finish.
+//! `state` is not this login's, give a browser anything but a local address (the page it
+//! is sent on to must be https, or loopback http with an endpoint override), or keep
+//! anything of a login that did not finish.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,7 @@ use super::aws::{self, Endpoint, Failure, Grant, Registration};
 use super::token::Token;
 use super::{Context, Session};
 use crate::error::{Error, Result};
+use crate::server::callback::{Loopback, Outcome, Redirecting, WaitError};
 use crate::store::{self, Credentials, EntryId, SessionKey};
 
 /// How long a person has to finish a PKCE sign-in (the AWS CLI's limit).
@@ -28,11 +31,15 @@ pub enum Flow {
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// `--use-device-code`.
-    pub device_code: bool,
+    /// `--use-device-code` (`Some(true)`), `--use-authorization-code` (`Some(false)`);
+    /// `None`: the settings, then the SSH/WSL guess, decide.
+    pub device_code: Option<bool>,
     /// `--no-browser`: print the URL, open nothing.
     pub no_browser: bool,
 }
+
+/// The config key the AWS CLI reads in `[sso-session]` (aws-cli#9098).
+pub const DEVICE_CODE_KEY: &str = "sso_use_device_code";
 
 /// Whether a browser can be opened here: `BROWSER` is set; or Linux with a display and
 /// `xdg-open`; or macOS.
@@ -62,43 +69,198 @@ pub fn person_present(var: &dyn Fn(&str) -> Option<String>) -> bool {
     browser_available(var) || crate::prompt::terminal_available()
 }
 
-pub fn choose(options: &Options, var: &dyn Fn(&str) -> Option<String>) -> Flow {
-    if !options.device_code && browser_available(var) {
-        Flow::Pkce
-    } else {
-        Flow::Device
+/// What decides the flow, strongest first.
+#[derive(Debug, Default)]
+pub struct Choice {
+    /// `--use-device-code` / `--use-authorization-code`.
+    pub flag: Option<bool>,
+    /// `sso_use_device_code` in the config, and where it was written.
+    pub configured: Option<(bool, String)>,
+    /// `sso_use_device_code` in vault's `config.toml`.
+    pub settings: Option<bool>,
+    /// Why a browser here may not be the person's (SSH, WSL), if it may not.
+    pub remote: Option<String>,
+    /// Whether a browser can be opened here at all.
+    pub browser: bool,
+}
+
+/// Why a flow was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// `--use-device-code` (true) or `--use-authorization-code`.
+    Flag(bool),
+    /// `sso_use_device_code` in the config, as this says where.
+    Configured(String),
+    /// `sso_use_device_code` in `config.toml`.
+    Settings(bool),
+    /// A browser here may not be the person's: why.
+    Remote(String),
+    /// Whether a browser can be opened here.
+    Browser(bool),
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Flag(true) => write!(f, "--use-device-code"),
+            Reason::Flag(false) => write!(f, "--use-authorization-code"),
+            Reason::Configured(place) => write!(f, "{place}"),
+            Reason::Settings(device) => {
+                write!(f, "`{DEVICE_CODE_KEY} = {device}` in config.toml")
+            }
+            Reason::Remote(why) => write!(f, "{why}"),
+            Reason::Browser(true) => write!(f, "a browser can be opened here"),
+            Reason::Browser(false) => write!(f, "no browser can be opened here"),
+        }
     }
+}
+
+/// The flow, and why: flag, then the config's setting, then `config.toml`, then the device
+/// code over SSH or under WSL (the browser here is not the person's, or there is none, as the
+/// AWS CLI and aws-sso-cli users found), then PKCE when a browser can be opened.
+pub fn choose(choice: &Choice) -> (Flow, Reason) {
+    let flow = |device: bool| if device { Flow::Device } else { Flow::Pkce };
+    if let Some(device) = choice.flag {
+        (flow(device), Reason::Flag(device))
+    } else if let Some((device, place)) = &choice.configured {
+        (flow(*device), Reason::Configured(place.clone()))
+    } else if let Some(device) = choice.settings {
+        (flow(device), Reason::Settings(device))
+    } else if let Some(remote) = &choice.remote {
+        (Flow::Device, Reason::Remote(remote.clone()))
+    } else {
+        (flow(!choice.browser), Reason::Browser(choice.browser))
+    }
+}
+
+/// Why a browser here may not be the person's: `SSH_CONNECTION`, `SSH_CLIENT` or `SSH_TTY`
+/// set (an SSH session), `WSL_DISTRO_NAME` set or a WSL kernel (`osrelease`, the text of
+/// `/proc/sys/kernel/osrelease`).
+pub fn remote(var: &dyn Fn(&str) -> Option<String>, osrelease: Option<&str>) -> Option<String> {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
+    if let Some(name) = ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"]
+        .into_iter()
+        .find(|name| set(name))
+    {
+        return Some(format!("an SSH session (`{name}` is set)"));
+    }
+    if set("WSL_DISTRO_NAME") {
+        return Some("WSL (`WSL_DISTRO_NAME` is set)".to_string());
+    }
+    let release = osrelease.unwrap_or_default().to_ascii_lowercase();
+    if release.contains("microsoft") || release.contains("wsl") {
+        return Some("WSL (its kernel, `/proc/sys/kernel/osrelease`)".to_string());
+    }
+    None
+}
+
+/// `sso_use_device_code` where it applies to `session`: its `[sso-session]`, or for a legacy
+/// profile the first profile with this start URL (and no `sso_session`) that sets it. `true`
+/// and `false` in any case; anything else is an error naming the place.
+fn configured(
+    session: &Session,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(bool, String)>> {
+    let config = crate::config::load(var)?;
+    let found = match &session.name {
+        Some(name) => config
+            .profiles
+            .sso_session(name)
+            .and_then(|s| s.setting(DEVICE_CODE_KEY))
+            .map(|s| (s.clone(), format!("[sso-session {name}]"))),
+        None => config
+            .profiles
+            .profiles()
+            .iter()
+            .filter(|p| {
+                p.get("sso_session").is_none()
+                    && p.get("sso_start_url") == Some(session.start_url.as_str())
+            })
+            .find_map(|p| {
+                let header = if p.name == "default" {
+                    "[default]".to_string()
+                } else {
+                    format!("[profile {}]", p.name)
+                };
+                p.setting(DEVICE_CODE_KEY).map(|s| (s.clone(), header))
+            }),
+    };
+    let Some((setting, section)) = found else {
+        return Ok(None);
+    };
+    let place = config.profiles.place(setting.origin);
+    let value = setting.value.trim();
+    let device = if value.eq_ignore_ascii_case("true") {
+        true
+    } else if value.eq_ignore_ascii_case("false") {
+        false
+    } else {
+        return Err(Error::ConfigSetting {
+            path: place.path,
+            line: place.line,
+            problem: format!(
+                "`{DEVICE_CODE_KEY}` in `{section}` is neither `true` nor `false`: `{}`",
+                crate::text::printable(value)
+            ),
+            hint: Some(format!(
+                "write `{DEVICE_CODE_KEY} = true` (the device-code flow) or `false` (a browser)"
+            )),
+        });
+    };
+    let at = place.to_string();
+    Ok(Some((
+        device,
+        format!("`{DEVICE_CODE_KEY} = {device}` in `{section}` ({at})"),
+    )))
+}
+
+fn flow_for(context: &Context, session: &Session, options: &Options) -> Result<(Flow, Reason)> {
+    let mut choice = Choice {
+        flag: options.device_code,
+        ..Choice::default()
+    };
+    if choice.flag.is_none() {
+        choice.configured = configured(session, context.var)?;
+    }
+    if choice.flag.is_none() && choice.configured.is_none() {
+        choice.settings = crate::settings::sso_use_device_code()?;
+        let osrelease = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok();
+        choice.remote = remote(context.var, osrelease.as_deref());
+        choice.browser = browser_available(context.var);
+    }
+    Ok(choose(&choice))
 }
 
 /// Signs in and returns the new token (not yet saved). Run under the session's lock.
 pub fn login(context: &mut Context, session: &Session, options: &Options) -> Result<Token> {
-    let flow = choose(options, context.var);
-    let url = context.oidc_url();
+    let (flow, why) = flow_for(context, session, options)?;
+    let url = context.oidc_url()?;
     let endpoint = Endpoint {
         region: &session.region,
         url: url.as_deref(),
     };
-    crate::debug!("SSO login for `{}`: {flow:?} flow", session.key());
+    crate::debug!(
+        "SSO login for `{}`: {flow:?} flow ({why}); SSO OIDC at {}",
+        session.key(),
+        super::shown(url.as_deref(), "oidc", &session.region)
+    );
+    if let Reason::Remote(why) = &why {
+        eprintln!(
+            "note: signing in with a code, as this is {why}; `--use-authorization-code` or `{DEVICE_CODE_KEY} = false` in the `[sso-session]` opens a browser here instead"
+        );
+    }
+    let pages = Pages {
+        no_browser: options.no_browser,
+        // http only to a loopback emulator the OIDC override names (checked there).
+        loopback_http: url.as_deref().is_some_and(|u| u.starts_with("http://")),
+        var: context.var,
+    };
     // A registration the service no longer knows (it expired early) is made again, once.
     for attempt in 0..2 {
-        let listener = match flow {
-            Flow::Pkce => Some(
-                TcpListener::bind("127.0.0.1:0")
-                    .map_err(|e| failed(session, format!("cannot listen on 127.0.0.1: {e}")))?,
-            ),
-            Flow::Device => None,
-        };
         let registration = registration(context, session, flow, &endpoint, attempt > 0)?;
-        let result = match &listener {
-            Some(listener) => pkce(
-                session,
-                &endpoint,
-                &registration,
-                listener,
-                options,
-                context.var,
-            ),
-            None => device(session, &endpoint, &registration, options, context.var),
+        let result = match flow {
+            Flow::Pkce => pkce(session, &endpoint, &registration, &pages),
+            Flow::Device => device(session, &endpoint, &registration, &pages),
         };
         let (issued, registration) = match result {
             Err(Step::Failure(f)) if f.code() == Some("InvalidClientException") && attempt == 0 => {
@@ -126,6 +288,14 @@ pub fn login(context: &mut Context, session: &Session, options: &Options) -> Res
         });
     }
     unreachable!("the loop returns on its second attempt")
+}
+
+/// How the sign-in pages reach a browser.
+struct Pages<'a> {
+    no_browser: bool,
+    /// Whether `http://` to a loopback host may be opened (an endpoint override names one).
+    loopback_http: bool,
+    var: &'a dyn Fn(&str) -> Option<String>,
 }
 
 fn failed(session: &Session, problem: String) -> Error {
@@ -217,8 +387,7 @@ fn device(
     session: &Session,
     endpoint: &Endpoint,
     registration: &Registration,
-    options: &Options,
-    var: &dyn Fn(&str) -> Option<String>,
+    pages: &Pages,
 ) -> std::result::Result<aws::Issued, Step> {
     let device = aws::start_device(endpoint, registration, &session.start_url)?;
     let complete = device
@@ -233,9 +402,12 @@ fn device(
         crate::text::printable(&device.user_code),
         crate::text::printable(&complete),
     );
-    if !options.no_browser && browser_available(var) {
-        open_browser(&complete, var);
-    }
+    // Served until the poll ends: the browser gets a local address, not the code's.
+    let _page = if !pages.no_browser && browser_available(pages.var) {
+        show_device_page(&complete, pages)
+    } else {
+        None
+    };
     let deadline = Instant::now() + Duration::from_secs(device.expires_in);
     let mut interval = Duration::from_secs(device.interval);
     loop {
@@ -277,21 +449,43 @@ fn device(
     }
 }
 
-/// The PKCE flow: open the authorize URL, wait for the one callback with this login's
-/// `state`, exchange its code with the verifier.
+/// The device flow's page through a one-shot local redirect; `None` when it is not one a
+/// browser should be given (said on stderr) or no local page could be made.
+fn show_device_page(complete: &str, pages: &Pages) -> Option<Redirecting> {
+    if let Err(why) = openable(complete, pages.loopback_http) {
+        not_opened(complete, &why);
+        return None;
+    }
+    let loopback = Loopback::bind()
+        .inspect_err(|e| crate::debug!("no local page for the browser: {e}"))
+        .ok()?;
+    let start = loopback.start_url();
+    let page = loopback.redirect_only(complete, WHAT);
+    launch(&start, pages.var);
+    Some(page)
+}
+
+/// How the refusal warning names the local pages.
+const WHAT: &str = "IAM Identity Center sign-in";
+
+/// Says that `url` is not given to a browser, and why (escaped: it came from the network).
+fn not_opened(url: &str, why: &str) {
+    eprintln!(
+        "warning: vault does not open `{}` in a browser: {why}; check where it leads before you open it yourself",
+        crate::text::printable(url)
+    );
+}
+
+/// The PKCE flow: send the browser to the authorize URL through the local start page, wait
+/// for the one callback with this login's `state`, exchange its code with the verifier.
 fn pkce(
     session: &Session,
     endpoint: &Endpoint,
     registration: &Registration,
-    listener: &TcpListener,
-    options: &Options,
-    var: &dyn Fn(&str) -> Option<String>,
+    pages: &Pages,
 ) -> std::result::Result<aws::Issued, Step> {
-    let port = listener
-        .local_addr()
-        .map_err(|e| failed(session, e.to_string()))?
-        .port();
-    let redirect_uri = format!("http://127.0.0.1:{port}/oauth/callback");
+    let loopback = Loopback::bind().map_err(|e| failed(session, e))?;
+    let redirect_uri = loopback.redirect_uri();
     let verifier = SecretString::from(random_text(64));
     let challenge = {
         use sha2::{Digest, Sha256};
@@ -313,10 +507,34 @@ fn pkce(
         crate::text::printable(&session.start_url),
         crate::text::printable(&url)
     );
-    if !options.no_browser {
-        open_browser(&url, var);
+    // The deadline counts from here: the wait re-checks it between connections, and no
+    // connection can hold the wait (each is read on its own thread, against its own deadline).
+    let deadline = Instant::now() + CALLBACK_WAIT;
+    if !pages.no_browser {
+        match openable(&url, pages.loopback_http) {
+            Ok(()) => launch(&loopback.start_url(), pages.var),
+            Err(why) => not_opened(&url, &why),
+        }
     }
-    let code = wait_for_callback(session, listener, &state)?;
+    let code = match loopback.wait(&url, &state, deadline, WHAT) {
+        Ok(Outcome::Code(code)) => code,
+        Ok(Outcome::Denied(error)) => {
+            return Err(Step::Error(failed(
+                session,
+                format!(
+                    "the sign-in was refused (`{}`)",
+                    crate::text::printable(&error)
+                ),
+            )));
+        }
+        Err(WaitError::TimedOut) => {
+            return Err(Step::Error(failed(
+                session,
+                "no sign-in within 10 minutes; start again".to_string(),
+            )));
+        }
+        Err(WaitError::Io(problem)) => return Err(Step::Error(failed(session, problem))),
+    };
     Ok(aws::create_token(
         endpoint,
         &registration.client_id,
@@ -329,115 +547,59 @@ fn pkce(
     )?)
 }
 
-/// Accepts connections until one is `/oauth/callback` with our `state`; others are
-/// answered and ignored (a wrong `state` with 400), so a stray request cannot end the login.
-fn wait_for_callback(
-    session: &Session,
-    listener: &TcpListener,
-    state: &str,
-) -> std::result::Result<SecretString, Step> {
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| failed(session, e.to_string()))?;
-    let deadline = Instant::now() + CALLBACK_WAIT;
-    loop {
-        if Instant::now() > deadline {
-            return Err(Step::Error(failed(
-                session,
-                "no sign-in within 10 minutes; start again".to_string(),
-            )));
-        }
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-            Err(e) => return Err(Step::Error(failed(session, e.to_string()))),
-        };
-        match callback(stream, state) {
-            Callback::Code(code) => return Ok(code),
-            Callback::Denied(error) => {
-                return Err(Step::Error(failed(
-                    session,
-                    format!(
-                        "the sign-in was refused (`{}`)",
-                        crate::text::printable(&error)
-                    ),
-                )));
-            }
-            Callback::Ignored => {}
-        }
+/// Whether `url` may be given to a browser: `https://` with a host, or `http://` to
+/// 127.0.0.1, `::1` or localhost when `loopback_http` (an endpoint override names such an
+/// emulator). Never anything that could be read as an option or another scheme (`file:`,
+/// `javascript:`), nor spaces, control characters or user info (`https://a@b`).
+pub fn openable(url: &str, loopback_http: bool) -> std::result::Result<(), String> {
+    let trimmed = url.trim();
+    if trimmed.starts_with('-') {
+        return Err("it starts with `-`, so a browser would read it as an option".to_string());
     }
-}
-
-enum Callback {
-    Code(SecretString),
-    Denied(String),
-    Ignored,
-}
-
-fn callback(mut stream: TcpStream, state: &str) -> Callback {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut line = String::new();
-    if BufReader::new(&stream).read_line(&mut line).is_err() {
-        return Callback::Ignored;
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        return Err("it has spaces, control or non-ASCII characters".to_string());
     }
-    let target = line.split_whitespace().nth(1).unwrap_or("");
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut reply = |status: &str, text: &str| {
-        let _ = write!(
-            stream,
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
+    let (rest, https) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, false)
+    } else {
+        return Err("it is not an https URL".to_string());
     };
-    if path != "/oauth/callback" {
-        reply("404 Not Found", "not found\n");
-        return Callback::Ignored;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("it names a user before the host".to_string());
     }
-    let params: Vec<(String, String)> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect();
-    let get = |key: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
-    if get("state").as_deref() != Some(state) {
-        reply(
-            "400 Bad Request",
-            "this sign-in is not the one vault is waiting for (state does not match); refused\n",
+    let host = host_of(authority);
+    if host.is_empty() {
+        return Err("it has no host".to_string());
+    }
+    let allowed = https || (loopback_http && super::is_loopback(host));
+    if !allowed {
+        return Err(
+            "it is not an https URL (http is opened only to 127.0.0.1, ::1 or localhost, with AWS_ENDPOINT_URL_SSO_OIDC naming such an address)"
+                .to_string(),
         );
-        return Callback::Ignored;
     }
-    if let Some(error) = get("error") {
-        reply(
-            "200 OK",
-            "The sign-in was refused. You can close this tab.\n",
-        );
-        return Callback::Denied(error);
-    }
-    match get("code") {
-        Some(code) => {
-            reply("200 OK", "Signed in to vault. You can close this tab.\n");
-            Callback::Code(SecretString::from(code))
-        }
-        None => {
-            reply("400 Bad Request", "no code\n");
-            Callback::Ignored
-        }
-    }
+    Ok(())
 }
 
-/// Opens `url` the way Python's `webbrowser` reads `BROWSER` (commands separated by `:`,
-/// `%s` replaced by the URL or the URL appended), else `open` (macOS) or `xdg-open`. The
-/// browser gets no stdin and writes nothing to vault's stdout.
-fn open_browser(url: &str, var: &dyn Fn(&str) -> Option<String>) {
+/// The host of `host[:port]` or `[v6]:port`.
+fn host_of(authority: &str) -> &str {
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
+/// Starts the browser on `url` (vault's own local page) the way Python's `webbrowser` reads
+/// `BROWSER` (commands separated by `:`, `%s` replaced by the URL or the URL appended), else
+/// `open` (macOS) or `xdg-open`. The browser gets no stdin and writes nothing to vault's
+/// stdout.
+fn launch(url: &str, var: &dyn Fn(&str) -> Option<String>) {
     let commands: Vec<Vec<String>> = match var("BROWSER").filter(|b| !b.trim().is_empty()) {
         Some(browser) => browser
             .split(':')
@@ -512,38 +674,6 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,9 +694,151 @@ mod tests {
             encode("http://127.0.0.1:5/a b"),
             "http%3A%2F%2F127.0.0.1%3A5%2Fa%20b"
         );
-        assert_eq!(decode("a%3Ab+c%2"), "a:b c%2");
         let text = random_text(64);
         assert_eq!(text.len(), 64);
         assert_ne!(text, random_text(64));
+    }
+
+    #[test]
+    fn flag_then_config_then_config_toml_then_ssh_or_wsl_then_a_browser() {
+        let configured = || Some((false, "here".to_string()));
+        let remote = || Some("an SSH session".to_string());
+        for (choice, flow, reason) in [
+            (
+                Choice {
+                    flag: Some(false),
+                    configured: Some((true, "here".to_string())),
+                    settings: Some(true),
+                    remote: remote(),
+                    browser: false,
+                },
+                Flow::Pkce,
+                Reason::Flag(false),
+            ),
+            (
+                Choice {
+                    flag: Some(true),
+                    browser: true,
+                    ..Choice::default()
+                },
+                Flow::Device,
+                Reason::Flag(true),
+            ),
+            (
+                Choice {
+                    configured: configured(),
+                    settings: Some(true),
+                    remote: remote(),
+                    ..Choice::default()
+                },
+                Flow::Pkce,
+                Reason::Configured("here".to_string()),
+            ),
+            (
+                Choice {
+                    settings: Some(true),
+                    browser: true,
+                    ..Choice::default()
+                },
+                Flow::Device,
+                Reason::Settings(true),
+            ),
+            (
+                Choice {
+                    settings: Some(false),
+                    remote: remote(),
+                    ..Choice::default()
+                },
+                Flow::Pkce,
+                Reason::Settings(false),
+            ),
+            (
+                Choice {
+                    remote: remote(),
+                    browser: true,
+                    ..Choice::default()
+                },
+                Flow::Device,
+                Reason::Remote("an SSH session".to_string()),
+            ),
+            (
+                Choice {
+                    browser: true,
+                    ..Choice::default()
+                },
+                Flow::Pkce,
+                Reason::Browser(true),
+            ),
+            (Choice::default(), Flow::Device, Reason::Browser(false)),
+        ] {
+            assert_eq!(choose(&choice), (flow, reason), "{choice:?}");
+        }
+    }
+
+    #[test]
+    fn ssh_and_wsl_are_seen() {
+        let none = |_: &str| None;
+        let env = |name: &'static str| move |n: &str| (n == name).then(|| "x".to_string());
+        assert_eq!(remote(&none, Some("6.18.44-generic\n")), None);
+        assert_eq!(remote(&none, None), None);
+        for name in ["SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"] {
+            assert_eq!(
+                remote(&env(name), None),
+                Some(format!("an SSH session (`{name}` is set)"))
+            );
+        }
+        assert!(
+            remote(&env("WSL_DISTRO_NAME"), None)
+                .unwrap()
+                .starts_with("WSL")
+        );
+        for release in [
+            "5.15.167.4-microsoft-standard-WSL2",
+            "4.4.0-19041-Microsoft",
+        ] {
+            assert!(remote(&none, Some(release)).unwrap().starts_with("WSL"));
+        }
+        // An empty variable is not set.
+        let empty = |n: &str| (n == "SSH_TTY").then(String::new);
+        assert_eq!(remote(&empty, None), None);
+    }
+
+    #[test]
+    fn only_https_reaches_a_browser() {
+        for url in [
+            "https://device.sso.eu-west-1.amazonaws.com/?user_code=ABCD-EFGH",
+            "https://eu-west-1.signin.aws/platform/authorize?request_uri=x",
+            "https://oidc.eu-west-1.amazonaws.com/authorize?a=b&c=d",
+        ] {
+            assert_eq!(openable(url, false), Ok(()), "{url}");
+        }
+        assert_eq!(openable("http://127.0.0.1:5/device?x", true), Ok(()));
+        assert_eq!(openable("http://localhost:5/", true), Ok(()));
+        assert_eq!(openable("http://[::1]:5/", true), Ok(()));
+        for (url, loopback_http, why) in [
+            ("--gpu-launcher=touch /tmp/x", true, "it starts with `-`"),
+            (" -a Terminal", true, "it starts with `-`"),
+            (
+                "file:///home/a/.aws/credentials",
+                true,
+                "it is not an https URL",
+            ),
+            ("javascript:alert(1)", true, "it is not an https URL"),
+            ("HTTPS://x.example/", true, "it is not an https URL"),
+            ("https:///path", true, "it has no host"),
+            ("https://a@evil.example/", true, "it names a user"),
+            ("https://x.example/ --flag", true, "it has spaces"),
+            ("https://x.example/\u{1b}]0;t", true, "it has spaces"),
+            ("http://127.0.0.1:5/", false, "it is not an https URL (http"),
+            ("http://evil.example/", true, "it is not an https URL (http"),
+            (
+                "http://127.0.0.1.evil.example/",
+                true,
+                "it is not an https URL (http",
+            ),
+        ] {
+            let got = openable(url, loopback_http).unwrap_err();
+            assert!(got.starts_with(why), "{url}: {got}");
+        }
     }
 }

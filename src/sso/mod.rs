@@ -113,8 +113,12 @@ pub fn parse_scopes(text: Option<&str>) -> Vec<String> {
     }
 }
 
-/// Where SSO OIDC and the portal are: `AWS_ENDPOINT_URL_SSO_OIDC` / `AWS_ENDPOINT_URL_SSO`,
-/// else `AWS_ENDPOINT_URL`, else the SDK's endpoints for the session's `sso_region`.
+/// Where SSO OIDC and the portal are: `AWS_ENDPOINT_URL_SSO_OIDC` / `AWS_ENDPOINT_URL_SSO`
+/// as written (none when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true), else the SDK's
+/// endpoints for the session's `sso_region`. Never the global `AWS_ENDPOINT_URL` or a
+/// profile's `endpoint_url`, which the AWS CLI also follows: they are set for the command
+/// vault wraps (an emulator), and these calls carry the person's sign-in. [`endpoint`]
+/// checks the value; the SDK clients (`aws.rs`) check it again.
 pub fn endpoint_url(
     service_variable: &str,
     var: &dyn Fn(&str) -> Option<String>,
@@ -122,9 +126,71 @@ pub fn endpoint_url(
     if var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return None;
     }
-    var(service_variable)
-        .or_else(|| var("AWS_ENDPOINT_URL"))
-        .filter(|v| !v.is_empty())
+    let url = var(service_variable).filter(|v| !v.is_empty());
+    if url.is_none() && var("AWS_ENDPOINT_URL").is_some_and(|v| !v.is_empty()) {
+        crate::debug!(
+            "AWS_ENDPOINT_URL is not used for IAM Identity Center (only {service_variable} is): it would get the sign-in's tokens"
+        );
+    }
+    url
+}
+
+/// [`endpoint_url`], checked with [`check_endpoint`].
+pub fn endpoint(
+    service_variable: &'static str,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>> {
+    let url = endpoint_url(service_variable, var);
+    if let Some(url) = &url {
+        check_endpoint(service_variable, url)?;
+    }
+    Ok(url)
+}
+
+/// Tokens, client secrets and codes go only to `https://`, or to `http://` on 127.0.0.1, `::1`
+/// or localhost (an emulator the service-specific variable names; another user could listen
+/// there too, but the person chose it).
+pub fn check_endpoint(variable: &'static str, url: &str) -> Result<()> {
+    let refused = |problem: &str| Error::SsoEndpoint {
+        variable,
+        url: url.to_string(),
+        problem: problem.to_string(),
+    };
+    let (rest, https) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, false)
+    } else {
+        return Err(refused("it is not an https URL"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') || authority.is_empty() {
+        return Err(refused("it has no plain host"));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    if !https && !is_loopback(host) {
+        return Err(refused(
+            "it is http to another host; the sign-in's tokens would cross the network in the clear",
+        ));
+    }
+    Ok(())
+}
+
+/// 127.0.0.0/8, `::1` or `localhost`.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The endpoint as `--debug` names it: the override, else the SDK's default for the region.
+pub fn shown(url: Option<&str>, service: &str, region: &str) -> String {
+    url.map(str::to_string)
+        .unwrap_or_else(|| format!("https://{service}.{region}.amazonaws.com"))
 }
 
 /// What the SSO steps need from the command that runs them.
@@ -142,12 +208,12 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn oidc_url(&self) -> Option<String> {
-        endpoint_url("AWS_ENDPOINT_URL_SSO_OIDC", self.var)
+    fn oidc_url(&self) -> Result<Option<String>> {
+        endpoint("AWS_ENDPOINT_URL_SSO_OIDC", self.var)
     }
 
-    fn portal_url(&self) -> Option<String> {
-        endpoint_url("AWS_ENDPOINT_URL_SSO", self.var)
+    fn portal_url(&self) -> Result<Option<String>> {
+        endpoint("AWS_ENDPOINT_URL_SSO", self.var)
     }
 
     fn no_login(&self, session: &Session, problem: &str) -> Error {
@@ -233,6 +299,7 @@ impl Context<'_> {
                 ),
             });
         };
+        self.check_shared()?;
         let token = login::login(self, session, &options)?;
         self.save(session, &token)?;
         drop(held);
@@ -246,8 +313,17 @@ impl Context<'_> {
         let _held = cache::lock(&self.locks, session)
             .inspect_err(|e| crate::debug!("no SSO lock, going on without: {e}"))
             .ok();
+        self.check_shared()?;
         let token = login::login(self, session, &options)?;
         self.save(session, &token)
+    }
+
+    /// A shared cache the token would be written to is checked before anyone signs in.
+    fn check_shared(&self) -> Result<()> {
+        if self.shared_cache {
+            cache::check_shared_dir(&cache::shared_dir())?;
+        }
+        Ok(())
     }
 
     /// Every token cached for the session (vault's, the shared file's), for logout.
@@ -276,12 +352,16 @@ impl Context<'_> {
         ) else {
             return Err(self.no_login(session, "the token cannot be refreshed"));
         };
-        let url = self.oidc_url();
+        let url = self.oidc_url()?;
         let endpoint = aws::Endpoint {
             region: &session.region,
             url: url.as_deref(),
         };
-        crate::debug!("SSO token for `{}`: refreshing", session.key());
+        crate::debug!(
+            "SSO token for `{}`: refreshing at {} (it gets the refresh token)",
+            session.key(),
+            shown(url.as_deref(), "oidc", &session.region)
+        );
         let issued = aws::create_token(&endpoint, client_id, secret, aws::Grant::Refresh(refresh))
             .map_err(|e| e.into_error("sso-oidc.CreateToken", &endpoint, "oidc"))?;
         let token = Token {
@@ -308,7 +388,7 @@ impl Context<'_> {
         account_id: &str,
         role_name: &str,
     ) -> Result<Credentials> {
-        let url = self.portal_url();
+        let url = self.portal_url()?;
         let mut refused: Option<SecretString> = None;
         loop {
             use secrecy::ExposeSecret;
@@ -319,7 +399,7 @@ impl Context<'_> {
             };
             crate::debug!(
                 "SSO GetRoleCredentials {account_id}/{role_name} at {}",
-                url.as_deref().unwrap_or("the default endpoint")
+                shown(url.as_deref(), "portal.sso", &session.region)
             );
             match aws::role_credentials(&endpoint, &token.access_token, account_id, role_name)? {
                 Ok(credentials) => return Ok(credentials),
@@ -391,17 +471,52 @@ mod tests {
     fn endpoints() {
         let var = |name: &str| match name {
             "AWS_ENDPOINT_URL" => Some("http://all".to_string()),
-            "AWS_ENDPOINT_URL_SSO" => Some("http://portal".to_string()),
+            "AWS_ENDPOINT_URL_SSO" => Some("http://localhost:4566".to_string()),
             _ => None,
         };
         assert_eq!(
-            endpoint_url("AWS_ENDPOINT_URL_SSO", &var).unwrap(),
-            "http://portal"
+            endpoint("AWS_ENDPOINT_URL_SSO", &var).unwrap().unwrap(),
+            "http://localhost:4566"
         );
-        assert_eq!(
-            endpoint_url("AWS_ENDPOINT_URL_SSO_OIDC", &var).unwrap(),
-            "http://all"
-        );
-        assert_eq!(endpoint_url("AWS_ENDPOINT_URL_SSO", &|_| None), None);
+        // Review 2, finding 6: the global variable is not followed.
+        assert_eq!(endpoint("AWS_ENDPOINT_URL_SSO_OIDC", &var).unwrap(), None);
+        assert_eq!(endpoint("AWS_ENDPOINT_URL_SSO", &|_| None).unwrap(), None);
+        let ignored = |name: &str| match name {
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" => Some("TRUE".to_string()),
+            _ => var(name),
+        };
+        assert_eq!(endpoint("AWS_ENDPOINT_URL_SSO", &ignored).unwrap(), None);
+    }
+
+    #[test]
+    fn tokens_go_to_https_or_loopback_http_only() {
+        for url in [
+            "https://portal.sso.eu-west-1.amazonaws.com",
+            "https://sso.example.com:8443/x",
+            "http://127.0.0.1:4566",
+            "http://127.1.2.3:4566/",
+            "http://localhost:4566",
+            "http://LOCALHOST",
+            "http://[::1]:4566",
+        ] {
+            assert!(check_endpoint("V", url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://10.0.0.1:4566",
+            "http://localstack:4566",
+            "http://localhost.example.com",
+            "http://127.0.0.1@evil.example:80",
+            "http://[::2]:1",
+            "ftp://127.0.0.1",
+            "https://",
+            "localhost:4566",
+            "--x",
+        ] {
+            let e = check_endpoint("V", url).unwrap_err().to_string();
+            assert!(
+                e.starts_with("vault will not send IAM Identity Center tokens to `"),
+                "{url}: {e}"
+            );
+        }
     }
 }

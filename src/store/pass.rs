@@ -313,7 +313,7 @@ impl Store for PassStore {
         if !std::fs::symlink_metadata(self.file(id)).is_ok_and(|m| m.is_file()) {
             return Ok(None);
         }
-        let output = self.pass(&["show", &self.name(id)], None)?;
+        let output = self.pass(&["show", "--", &self.name(id)], None)?;
         let bytes = zeroize::Zeroizing::new(output.stdout);
         let expiration = match id {
             EntryId::Keys { .. } => None,
@@ -333,7 +333,7 @@ impl Store for PassStore {
 
     fn put(&mut self, id: &EntryId, credentials: &Credentials) -> Result<()> {
         let json = credentials.to_secret_json();
-        self.pass(&["insert", "-m", "-f", &self.name(id)], Some(&json))?;
+        self.pass(&["insert", "-m", "-f", "--", &self.name(id)], Some(&json))?;
         if let EntryId::Session(key) = id {
             let meta = EntryMeta {
                 id: id.clone(),
@@ -351,7 +351,7 @@ impl Store for PassStore {
     fn remove(&mut self, id: &EntryId) -> Result<bool> {
         let existed = std::fs::symlink_metadata(self.file(id)).is_ok_and(|m| m.is_file());
         if existed {
-            self.pass(&["rm", "-f", &self.name(id)], None)?;
+            self.pass(&["rm", "-f", "--", &self.name(id)], None)?;
         }
         if matches!(id, EntryId::Session(_)) {
             self.update_index(|index| index.retain(|m| m.id != *id))?;

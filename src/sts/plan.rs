@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::resolve::{Base, Chain, ResolvedProfile};
+use crate::config::resolve::{self, Base, Chain, ResolvedProfile};
 use crate::error::{Error, Result};
 use crate::store::SessionKey;
 
@@ -339,47 +339,42 @@ fn sso_call(base: &Base) -> Result<(&ResolvedProfile, Call)> {
     else {
         unreachable!("called for SSO bases only")
     };
-    let bad = |problem: String| Error::SsoSetting {
-        profile: profile.name.clone(),
-        problem,
-    };
     let (Some(account_id), Some(role_name)) = (account_id, role_name) else {
-        return Err(bad(format!(
-            "it names the sso-session `{}` but no `sso_account_id` and `sso_role_name`, so it can sign in (`vault sso login {}`) but gives no credentials",
-            session.as_deref().unwrap_or("-"),
-            profile.name
-        )));
+        let name = session.as_deref().unwrap_or("-");
+        return Err(resolve::config_error(
+            places.get("sso_session"),
+            &profile.name,
+            format!(
+                "profile `{}` names the sso-session `{name}` but no `sso_account_id` and `sso_role_name`, so it can sign in (`vault sso login {}`) but gives no credentials",
+                profile.name, profile.name
+            ),
+            Some(format!(
+                "add `sso_account_id` and `sso_role_name` to `[profile {}]`; `vault sso populate --sso-session {name}` lists the ones you have",
+                profile.name
+            )),
+        ));
     };
-    let missing: Vec<&str> = [("sso_start_url", start_url), ("sso_region", region)]
-        .into_iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(k, _)| k)
-        .collect();
-    let (Some(start_url), Some(region)) = (start_url, region) else {
-        let place = match session {
-            Some(name) => format!("in `[sso-session {name}]`"),
-            None => format!("in `[profile {}]`", profile.name),
-        };
-        return Err(bad(format!(
-            "it is configured to use SSO but is missing required configuration: {} (add {place})",
-            missing.join(", ")
-        )));
+    let (section, header) = match session {
+        Some(name) => (
+            format!("`[sso-session {name}]`"),
+            places.get(resolve::SESSION_HEADER),
+        ),
+        None => (
+            format!("`[profile {}]`", profile.name),
+            places.get(resolve::PROFILE_HEADER),
+        ),
     };
-    if !start_url.starts_with("https://") {
-        let at = places
-            .get("sso_start_url")
-            .map(|p| format!(" ({p})"))
-            .unwrap_or_default();
-        return Err(bad(format!(
-            "`sso_start_url` must use https: `{start_url}`{at}"
-        )));
-    }
+    let url = start_url
+        .as_deref()
+        .map(|url| (url, places.get("sso_start_url")));
+    let (start_url, region) =
+        resolve::sso_start(&section, header, url, region.as_deref(), &profile.name)?;
     Ok((
         profile,
         Call::SsoGetRoleCredentials {
             session: session.clone(),
-            start_url: start_url.clone(),
-            sso_region: region.clone(),
+            start_url: start_url.to_string(),
+            sso_region: region.to_string(),
             scopes: crate::sso::parse_scopes(scopes.as_deref()),
             account_id: account_id.clone(),
             role_name: role_name.clone(),

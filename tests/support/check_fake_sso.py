@@ -15,6 +15,7 @@ Prints "N passed, 0 failed" and exits 0 on success, non-zero otherwise.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import datetime
 import hashlib
 import json
@@ -184,6 +185,19 @@ def run_checks(c: Checker, endpoint: str, moto_endpoint: str, tmp: str) -> None:
 
     c.check("device flow: access_denied and expired_token", denial_and_expiry)
 
+    def hostile_verification_uri() -> None:
+        reg = oidc.register_client(clientName="check", clientType="public")
+        args = dict(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=START_URL)
+        for uri in ("--gpu-launcher=touch /tmp/x", "file:///etc/passwd"):
+            control(endpoint, "/_fake/config", {"verification_uri_complete": uri})
+            dev = oidc.start_device_authorization(**args)
+            assert dev["verificationUriComplete"] == uri, dev
+        control(endpoint, "/_fake/config", {"verification_uri_complete": None})
+        dev = oidc.start_device_authorization(**args)
+        assert dev["verificationUriComplete"].startswith(dev["verificationUri"] + "?request_uri="), dev
+
+    c.check("device flow: the verification_uri_complete knob answers any text as it is", hostile_verification_uri)
+
     def pkce() -> None:
         reg = oidc.register_client(
             clientName="check",
@@ -303,6 +317,81 @@ def run_checks(c: Checker, endpoint: str, moto_endpoint: str, tmp: str) -> None:
         )
 
     c.check("portal: paginated lists, real role credentials for moto's STS, 403, 401", portal_calls)
+
+    def throttling() -> None:
+        # Above `rate_limit` portal requests in a sliding second: HTTP 429, which boto3 reads
+        # as TooManyRequestsException (no retries: max_attempts is 1 here).
+        assert login
+        token = login["accessToken"]
+        control(endpoint, "/_fake/reset", {})
+        control(endpoint, "/_fake/config", {"rate_limit": 20})
+        once = boto3.client(
+            "sso", region_name="eu-west-1", endpoint_url=endpoint, config=Config(retries={"total_max_attempts": 1})
+        )
+        try:
+            def one(_: int) -> str:
+                try:
+                    once.list_account_roles(accessToken=token, accountId="123456789012")
+                    return "ok"
+                except ClientError as err:
+                    got = (err.response["Error"].get("Code"), err.response["ResponseMetadata"]["HTTPStatusCode"])
+                    assert got == ("TooManyRequestsException", 429), got
+                    return "429"
+
+            # 40 at once, so that they arrive within a second even on a slow machine.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+                outcomes = list(pool.map(one, range(40)))
+            assert "429" in outcomes and outcomes.count("ok") >= 20, outcomes
+            calls = control(endpoint, "/_fake/calls")
+            assert calls["TooManyRequests"] == outcomes.count("429"), (calls, outcomes)
+            # A second later the window has room again.
+            time.sleep(1.1)
+            portal.list_account_roles(accessToken=token, accountId="123456789012")
+            # boto3's own retry (standard mode) backs off and gets through `throttle_next`.
+            control(endpoint, "/_fake/config", {"rate_limit": 0, "throttle_next": 2})
+            retrying = boto3.client(
+                "sso", region_name="eu-west-1", endpoint_url=endpoint,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}),
+            )
+            retrying.list_account_roles(accessToken=token, accountId="123456789012")
+            assert control(endpoint, "/_fake/calls")["TooManyRequests"] == outcomes.count("429") + 2
+        finally:
+            control(endpoint, "/_fake/config", {"rate_limit": 0, "throttle_next": 0})
+
+    c.check("portal: HTTP 429 TooManyRequestsException above 20 requests a second; boto3's retry gets through", throttling)
+
+    def big_and_hostile() -> None:
+        assert login
+        token = login["accessToken"]
+        control(endpoint, "/_fake/config", {"accounts": 700, "page_size": 100})
+        try:
+            pages = list(portal.get_paginator("list_accounts").paginate(accessToken=token))
+            accounts = [a for page in pages for a in page["accountList"]]
+            assert len(pages) == 7 and len(accounts) == 700, (len(pages), len(accounts))
+            roles = lambda a: [  # noqa: E731
+                r["roleName"] for r in portal.list_account_roles(accessToken=token, accountId=a)["roleList"]
+            ]
+            assert roles("100000000000") == ["ReadOnly", "Admin"] and roles("100000000001") == ["ReadOnly"]
+            control(endpoint, "/_fake/config", {"accounts": 0, "page_size": 2, "hostile": True})
+            ids = [
+                a["accountId"]
+                for page in portal.get_paginator("list_accounts").paginate(accessToken=token)
+                for a in page["accountList"]
+            ]
+            assert any("\n[default]\n" in i for i in ids) and "12345" in ids, ids
+            got = [
+                r["roleName"]
+                for page in portal.get_paginator("list_account_roles").paginate(
+                    accessToken=token, accountId="123456789012"
+                )
+                for r in page["roleList"]
+            ]
+            assert "ReadOnly\n\n[default]\ncredential_process = sh -c 'echo pwned > pwned'\n#" in got, got
+            assert "admin\x1b]0;owned\x07" in got and "x" * 65 in got, got
+        finally:
+            control(endpoint, "/_fake/config", {"accounts": 0, "page_size": 2, "hostile": False})
+
+    c.check("portal: a 700-account organisation, and a hostile portal's names reach boto3 as sent", big_and_hostile)
 
     def botocore_providers() -> None:
         # botocore's own SSO token provider (refresh when < 15 min left) and SSO credential

@@ -25,6 +25,11 @@ The portal (bearer header ``x-amz-sso_bearer_token``):
 * ``GET /assignment/accounts``, ``GET /assignment/roles``: paged by ``max_result``
   (default 2 here, so every client must follow ``nextToken``).
 * ``POST /logout``.
+* Throttling, as the real portal's documented limit of about 20 requests a second: with
+  ``rate_limit`` set, a portal request that is more than ``rate_limit`` in the last second
+  (a sliding window over every portal request that arrived, answered or refused) gets HTTP
+  429 ``TooManyRequestsException``; ``throttle_next: n`` refuses the next n portal requests
+  so. Refusals are counted as ``TooManyRequests`` in ``/_fake/calls``.
 
 Role credentials are real for the local STS when ``--moto-state`` names vault_moto.py's
 state file: each GetRoleCredentials is a moto AssumeRole (signed with jane's keys) of the
@@ -37,7 +42,13 @@ Test controls (JSON):
 * ``GET /_fake/log``: every request as ``{"op", "body"/"query", "bearer"}`` in order.
 * ``POST /_fake/config``: knobs, e.g. ``{"expires_in": 600, "pending_polls": 2,
   "device_errors": ["SlowDownException"], "deny": true, "registration_seconds": 5,
-  "portal_401": 1, "token_delay": 0.5}``.
+  "portal_401": 1, "token_delay": 0.5}``; ``{"verification_uri_complete": "--x"}`` makes
+  StartDeviceAuthorization answer that ``verificationUriComplete`` as it is (a hostile or
+  broken server, for the browser-opener tests; ``null`` restores the default). The organisation: ``"accounts": 700`` makes
+  accounts ``100000000000``... named ``Account N``, each with ``ReadOnly`` and every other one
+  with ``Admin`` too (0: the three built-in accounts); ``"hostile": true`` adds what a
+  hostile portal could send: account IDs and role names with line ends, config syntax,
+  terminal escapes, spaces, over-long names, and an account name holding a section.
 * ``POST /_fake/issue``: ``{"scopes": true}`` mints a token as a login would
   (registration + token) and returns ``{accessToken, refreshToken?, clientId,
   clientSecret, expiresIn, registrationExpiresAt}``, for tests that start logged in.
@@ -52,6 +63,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import hashlib
 import json
 import os
@@ -70,6 +82,15 @@ ACCOUNTS = [
     ("333333333333", "Sandbox", "sandbox@example.com", ["readonly", "poweruser", "admin"]),
 ]
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# What a portal that is not AWS's could send (security review 2, finding 2).
+HOSTILE_ROLE = "ReadOnly\n\n[default]\ncredential_process = sh -c 'echo pwned > pwned'\n#"
+HOSTILE_ROLES = [HOSTILE_ROLE, "Read Only", "x" * 65, "admin\x1b]0;owned\x07", "ops;#x", ""]
+HOSTILE_ACCOUNTS = [
+    ("123456789012\n[default]\ncredential_process = sh -c 'echo pwned > pwned'", "Evil", "e@example.com", ["readonly"]),
+    ("12345", "Short", "s@example.com", ["readonly"]),
+    ("444444444444", "Shady\n[default]\nregion = evil", "shady@example.com", ["readonly"]),
+]
+PORTAL_OPS = {"GetRoleCredentials", "ListAccounts", "ListAccountRoles", "Logout"}
 
 
 class Fake:
@@ -94,10 +115,46 @@ class Fake:
             "token_delay": 0.0,
             "interval": 1,
             "page_size": 2,
+            "verification_uri_complete": None,
+            "accounts": 0,
+            "hostile": False,
+            "rate_limit": 0,
+            "throttle_next": 0,
         }
+        self.portal_times: collections.deque[float] = collections.deque()
 
     def count(self, op: str) -> None:
         self.calls[op] = self.calls.get(op, 0) + 1
+
+    def accounts(self) -> list[tuple[str, str, str, list[str]]]:
+        """The organisation as configured: ``(id, name, email, roles)``."""
+        n = int(self.config["accounts"])
+        if n:
+            out = [
+                (str(100000000000 + i), f"Account {i}", f"a{i}@example.com", ["ReadOnly", "Admin"][: 1 + (i % 2 == 0)])
+                for i in range(n)
+            ]
+        else:
+            out = [(a, name, e, list(r)) for a, name, e, r in ACCOUNTS]
+        if self.config["hostile"]:
+            out[0][3].extend(HOSTILE_ROLES)
+            out.extend(HOSTILE_ACCOUNTS)
+        return out
+
+    def throttle(self) -> None:
+        """HTTP 429 for a portal request over the limit (see the module doc)."""
+        now = time.monotonic()
+        self.portal_times.append(now)
+        while self.portal_times and self.portal_times[0] <= now - 1.0:
+            self.portal_times.popleft()
+        limit = int(self.config["rate_limit"])
+        over = limit and len(self.portal_times) > limit
+        if self.config["throttle_next"] > 0:
+            self.config["throttle_next"] -= 1
+            over = True
+        if over:
+            self.count("TooManyRequests")
+            raise Failure(429, "TooManyRequestsException", None, "Rate exceeded")
 
     # ---- OIDC ------------------------------------------------------------------------
 
@@ -143,7 +200,8 @@ class Fake:
             "userCode": user_code,
             "verificationUri": uri,
             # Since 2026 AWS no longer puts the code here (ByteNess#440).
-            "verificationUriComplete": f"{uri}?request_uri=req-{secrets.token_hex(4)}",
+            "verificationUriComplete": self.config["verification_uri_complete"]
+            or f"{uri}?request_uri=req-{secrets.token_hex(4)}",
             "expiresIn": 600,
             "interval": int(self.config["interval"]),
         }
@@ -231,7 +289,7 @@ class Fake:
 
     def role_credentials(self, query: dict[str, str]) -> dict[str, Any]:
         account, role = query.get("account_id", ""), query.get("role_name", "")
-        if not any(a == account and role in roles for a, _, _, roles in ACCOUNTS):
+        if not any(a == account and role in roles for a, _, _, roles in self.accounts()):
             raise Failure(403, "ForbiddenException", None, "No access")
         return {"roleCredentials": mint(self.moto, role)}
 
@@ -371,6 +429,8 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
             try:
                 with fake.lock:
                     fake.log.append({"op": op, "body": body, "query": query, "bearer": bearer})
+                    if op in PORTAL_OPS:
+                        fake.throttle()
                     if op != "CreateToken":
                         fake.count(op)
                     if op == "RegisterClient":
@@ -391,11 +451,12 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
                             self.send(200, fake.role_credentials(query))
                         elif op == "ListAccounts":
                             items = [
-                                {"accountId": a, "accountName": n, "emailAddress": e} for a, n, e, _ in ACCOUNTS
+                                {"accountId": a, "accountName": n, "emailAddress": e}
+                                for a, n, e, _ in fake.accounts()
                             ]
                             self.send(200, fake.page(items, query, "accountList"))
                         else:
-                            roles = next((r for a, _, _, r in ACCOUNTS if a == query.get("account_id")), [])
+                            roles = next((r for a, _, _, r in fake.accounts() if a == query.get("account_id")), [])
                             items = [{"roleName": r, "accountId": query.get("account_id")} for r in roles]
                             self.send(200, fake.page(items, query, "roleList"))
             except Failure as f:
@@ -415,6 +476,7 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
                 elif path == "/_fake/reset" and method == "POST":
                     fake.calls.clear()
                     fake.log.clear()
+                    fake.portal_times.clear()
                     self.send(200, {})
                 elif path == "/_fake/issue" and method == "POST":
                     scopes = ["sso:account:access"] if body.get("scopes", True) else []

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::ResolvedProfile;
+use crate::config::profiles::Place;
 
 /// Where the first credentials in a chain come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,9 +47,10 @@ pub enum Base {
         /// `sso_registration_scopes` of the `[sso-session]`, as written.
         #[serde(skip_serializing_if = "Option::is_none")]
         scopes: Option<String>,
-        /// Where each SSO value was written (`config file line 3`), for errors.
+        /// Where each SSO value, and the sections (keys [`super::PROFILE_HEADER`] and
+        /// [`super::SESSION_HEADER`]), were written, for errors.
         #[serde(skip)]
-        places: BTreeMap<String, String>,
+        places: BTreeMap<String, Place>,
     },
     CredentialProcess {
         #[serde(serialize_with = "name_only")]

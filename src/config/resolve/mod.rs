@@ -16,7 +16,7 @@ pub use chain::{Base, Chain};
 pub use settings::{From, Overrides, ResolvedProfile, Value};
 
 use super::parse::is_secret_key;
-use super::profiles::{FileKind, ProfileSet};
+use super::profiles::{Origin, Place, ProfileSet};
 use crate::error::Error;
 
 /// Keys a profile inherits from `[default]` when neither it nor its includes set them.
@@ -317,8 +317,11 @@ impl<'a> Resolver<'a> {
         {
             return Ok(None);
         }
-        // Where each value was written, for errors: "config file line 3".
-        let mut places: BTreeMap<&str, String> = BTreeMap::new();
+        // Where each value and section was written, for errors: "`~/.aws/config` line 3".
+        let mut places: BTreeMap<&str, Place> = BTreeMap::new();
+        if let Some(origin) = profile.origin {
+            places.insert(PROFILE_HEADER, self.profiles.place(origin));
+        }
         for key in [
             "sso_session",
             "sso_region",
@@ -328,49 +331,69 @@ impl<'a> Resolver<'a> {
         ] {
             if let Some(From::File { file, line, .. }) = profile.settings.get(key).map(|v| &v.from)
             {
-                places.insert(key, place(*file, *line));
+                let origin = Origin {
+                    file: *file,
+                    line: *line,
+                };
+                places.insert(key, self.profiles.place(origin));
             }
         }
         let mut scopes = None;
         if let Some(name) = &session {
             let Some(section) = self.profiles.sso_session(name) else {
-                return Err(Error::SsoSessionMissing {
-                    profile: profile.name.clone(),
-                    session: name.clone(),
-                });
+                let names = self.profiles.sso_sessions().iter().map(|s| s.name.as_str());
+                let hint = match closest(name, names) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!(
+                        "add `[sso-session {name}]` with `sso_start_url` and `sso_region` to the config"
+                    ),
+                };
+                return Err(config_error(
+                    places.get("sso_session"),
+                    &profile.name,
+                    format!(
+                        "`sso_session`: sso-session named `{name}` (referenced by profile `{}`) was not found",
+                        profile.name
+                    ),
+                    Some(hint),
+                ));
             };
             for (key, slot) in [
                 ("sso_region", &mut region),
                 ("sso_start_url", &mut start_url),
             ] {
                 if slot.is_some() {
-                    let at = places
-                        .get(key)
-                        .map(|p| format!(" ({p})"))
-                        .unwrap_or_default();
-                    return Err(Error::SsoSetting {
-                        profile: profile.name.clone(),
-                        problem: format!(
-                            "`{key}` can only be specified in the [sso-session] config when a session name is given{at}; remove it from the profile"
+                    return Err(config_error(
+                        places.get(key),
+                        &profile.name,
+                        format!(
+                            "`{key}` can only be specified in the [sso-session] config when a session name is given (profile `{}` names `{name}`)",
+                            profile.name
                         ),
-                    });
+                        Some(format!(
+                            "remove it from `[profile {}]`; `[sso-session {name}]` holds it",
+                            profile.name
+                        )),
+                    ));
                 }
                 if let Some(setting) = section.setting(key) {
                     *slot = Some(setting.value.clone());
-                    places.insert(key, place(setting.origin.file, setting.origin.line));
+                    places.insert(key, self.profiles.place(setting.origin));
                 }
             }
+            places.insert(SESSION_HEADER, self.profiles.place(section.origin));
             scopes = section.get("sso_registration_scopes").map(str::to_string);
         }
-        let pair = |set: &str, missing: &str| Error::SsoSetting {
-            profile: profile.name.clone(),
-            problem: format!(
-                "if `{set}` is set, then `{missing}` must also be set{}",
-                places
-                    .get(set)
-                    .map(|p| format!(" (`{set}` is at {p})"))
-                    .unwrap_or_default()
-            ),
+        let pair = |set: &str, missing: &str| {
+            config_error(
+                places.get(set),
+                &profile.name,
+                format!(
+                    "if `{set}` is set, then `{missing}` must also be set (profile `{}`)",
+                    profile.name
+                ),
+                Some(format!("add `{missing}` to `[profile {}]`", profile.name)),
+            )
         };
         match (&account_id, &role_name) {
             (Some(_), None) => return Err(pair("sso_account_id", "sso_role_name")),
@@ -403,13 +426,69 @@ impl<'a> Resolver<'a> {
     }
 }
 
-/// `config file line 3`: where a setting was written, for errors.
-pub fn place(file: FileKind, line: usize) -> String {
-    let file = match file {
-        FileKind::Config => "config file",
-        FileKind::Credentials => "credentials file",
+/// The keys of [`Base::Sso`]'s places for the section headers: the profile's, and its
+/// `[sso-session]`'s.
+pub const PROFILE_HEADER: &str = "[profile]";
+pub const SESSION_HEADER: &str = "[sso-session]";
+
+/// An error at `place` (file, line; the problem names the key), or, for a value that was
+/// not written in a file, one about the profile.
+pub fn config_error(
+    place: Option<&Place>,
+    profile: &str,
+    problem: String,
+    hint: Option<String>,
+) -> Error {
+    match place {
+        Some(place) => Error::ConfigSetting {
+            path: place.path.clone(),
+            line: place.line,
+            problem,
+            hint,
+        },
+        None => Error::SsoSetting {
+            profile: profile.to_string(),
+            problem,
+        },
+    }
+}
+
+/// The start URL and region a sign-in uses, from `section` (`` `[sso-session s]` `` or
+/// `` `[profile p]` ``, written at `header`): a missing one is named with the section to add
+/// it to, and the URL must be https.
+pub fn sso_start<'a>(
+    section: &str,
+    header: Option<&Place>,
+    start_url: Option<(&'a str, Option<&Place>)>,
+    region: Option<&'a str>,
+    profile: &str,
+) -> Result<(&'a str, &'a str), Error> {
+    let missing: Vec<&str> = [
+        ("`sso_start_url`", start_url.is_none()),
+        ("`sso_region`", region.is_none()),
+    ]
+    .into_iter()
+    .filter(|(_, missing)| *missing)
+    .map(|(key, _)| key)
+    .collect();
+    let (Some((url, url_place)), Some(region)) = (start_url, region) else {
+        let keys = missing.join(" and ");
+        return Err(config_error(
+            header,
+            profile,
+            format!("{section} is configured to use SSO but is missing {keys}"),
+            Some(format!("add {keys} to {section}")),
+        ));
     };
-    format!("{file} line {line}")
+    if !url.starts_with("https://") {
+        return Err(config_error(
+            url_place.or(header),
+            profile,
+            format!("`sso_start_url` of {section} must use https: `{url}`"),
+            Some("start URLs look like `https://d-1234567890.awsapps.com/start`".to_string()),
+        ));
+    }
+    Ok((url, region))
 }
 
 /// The candidate nearest to `name` by edit distance, if it is near enough to be a typo.
