@@ -168,8 +168,11 @@ pub fn run(context: &Context, args: &SetupArgs) -> Result<()> {
     // 5. One MFA session, cached (or the cached one, still fresh).
     if !args.no_verify {
         let mut prepared = super::credentials::prepare(context, profile, args.region.as_deref())?;
+        // The length a role chained from this profile asks of it (8h unless
+        // AWS_CHAINED_SESSION_TOKEN_TTL says otherwise): then the same cached session
+        // serves every role sourced from it, with no second MFA code.
         let options = Options {
-            duration: None,
+            duration: Some(crate::settings::ttls(super::var)?.chained_session_token),
             no_session: false,
         };
         let before = prepared.store.list()?.sessions().count();
