@@ -199,6 +199,7 @@ fn vault_links_nothing_of_the_cold_path() {
         "vault::sso::aws::",
         "vault::sso::login::",
         "vault::prompt::terminal::",
+        "vault::prompt::picker::",
         "vault::store::keychain::",
         "vault::run",
     ] {
