@@ -106,8 +106,18 @@ fn recorded(world: &World) -> Vec<String> {
 #[test]
 fn offline_a_sound_setup_passes_and_says_so() {
     let world = World::new();
+    let config = std::fs::read_to_string(world.home.path().join(".aws/config")).unwrap();
+    world.home.config(&format!(
+        "{config}\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n"
+    ));
     let run = world.run(&["doctor", "--offline"]);
     assert_eq!(run.status, Some(0), "{run:#?}");
+    line(
+        &run,
+        "ok",
+        "sso-session",
+        "`corp`: not signed in; the first command that needs it signs in",
+    );
     assert_eq!(run.stderr, "");
     line(&run, "ok", "backend", "the `file` backend answers");
     line(

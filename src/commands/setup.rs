@@ -96,10 +96,11 @@ pub fn run(context: &Context, args: &SetupArgs) -> Result<()> {
             stored: stored.is_some(),
         });
     };
-    super::print(&format!(
+    // AWS's answer, shown escaped like any outside text.
+    super::print(&crate::text::printable(&format!(
         "The keys are IAM user `{user}`'s in account {} (`{}`)\n",
         identity.account, identity.arn
-    ))?;
+    )))?;
     if stored.is_none() {
         store.put(&id, &keys)?;
         let cleared = store::remove_sessions(store.as_mut(), |key| key.source == profile)?;
@@ -152,7 +153,7 @@ pub fn run(context: &Context, args: &SetupArgs) -> Result<()> {
                 .filter(|(_, c)| **c != editor::KeyChange::Unchanged)
                 .map(|((k, v), _)| format!("{k} = {v}"))
                 .collect();
-            super::print(&format!(
+            super::print(&crate::text::printable(&format!(
                 "Wrote [profile {profile}] in `{}`{}\n",
                 display_path(&config_path),
                 if set.is_empty() {
@@ -160,7 +161,7 @@ pub fn run(context: &Context, args: &SetupArgs) -> Result<()> {
                 } else {
                     format!(": {}", set.join(", "))
                 }
-            ))?;
+            )))?;
             changed = true;
         }
     }
@@ -197,13 +198,13 @@ pub fn run(context: &Context, args: &SetupArgs) -> Result<()> {
             "\nNext:\n  vault config add-role NAME --role-arn arn:aws:iam::ACCOUNT:role/ROLE   # one role\n  vault config sync team.ini                                              # your team's list\n  vault exec NAME -- aws sts get-caller-identity\n",
         )
     } else {
-        super::print(&format!(
+        super::print(&crate::text::printable(&format!(
             "`{profile}` is set up already: keys stored, `mfa_serial` {}, nothing changed\n",
             serial
                 .as_deref()
                 .map(|s| format!("`{s}`"))
                 .unwrap_or_else(|| "not set".to_string())
-        ))
+        )))
     }
 }
 
