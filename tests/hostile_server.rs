@@ -1,6 +1,6 @@
-//! Another local user against vault's loopback servers (security review, findings 1 and 2):
-//! slowloris, a 1 GB flood and a stolen token against `exec --server`, and a race for
-//! `login`'s one-shot redirect. vault runs as a fresh victim uid, the attacks as another
+//! Another local user against vault's loopback servers (security review, findings 1 and 2;
+//! review 2, finding 3): slowloris, a 1 GB flood, a connection flood and a stolen token
+//! against `exec --server` and `--ec2-server`, and a race for `login`'s one-shot redirect. vault runs as a fresh victim uid, the attacks as another
 //! (`support::users`), with the clients in `support/hostile.py`. Needs root (CI runs as
 //! root); says SKIPPED otherwise. Only 127.0.0.1 traffic; every wait is bounded.
 
@@ -173,6 +173,62 @@ fn slowloris_does_not_stall_the_endpoint() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(output.status.code(), Some(0));
+}
+
+/// Review 2, finding 3: another user floods the `--ec2-server` port with connections it
+/// closes at once, while the command keeps fetching its credentials with curl (IMDSv2, 1 s
+/// per request, as botocore). Each flood connection is refused, and none may hold up the
+/// command's own: every fetch succeeds.
+#[test]
+fn a_connection_flood_does_not_starve_the_endpoint() {
+    let Some((victim, mallory)) =
+        LocalUser::pair("a_connection_flood_does_not_starve_the_endpoint")
+    else {
+        return;
+    };
+    let home = victim_home(victim);
+    let fetches = 12;
+    let (python, script) = (python(), hostile_py());
+    let outdir = home.path().display().to_string();
+    let vault = victim
+        .vault(
+            &home,
+            [
+                "exec",
+                "--ec2-server",
+                "p1",
+                "--",
+                &python,
+                &script,
+                "imds-child",
+                &outdir,
+                &fetches.to_string(),
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let port = wait_for_file(&home.path().join("port"), Duration::from_secs(30));
+    let (flood, first) = attacker(mallory, &home, &["connflood", port.trim(), "10", "2"]);
+    assert_eq!(first, "flooding\n");
+    // The flood is under way before the first fetch.
+    std::thread::sleep(Duration::from_millis(500));
+    go(&home);
+
+    let output = finish(vault, Duration::from_secs(90));
+    let flood = finish(flood, Duration::from_secs(60));
+    let flood = String::from_utf8_lossy(&flood.stdout).into_owned();
+    eprintln!("the other user's flood: {flood:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout,
+        "ok\n".repeat(fetches),
+        "every fetch succeeds during the flood ({flood:?}); stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
 
 #[test]

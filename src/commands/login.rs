@@ -274,7 +274,7 @@ impl From<String> for NotOpened {
 /// request for it with a redirect to the sign-in URL. The opener is run directly (no shell)
 /// and its stdout is not vault's.
 fn open_browser(url: &str) -> std::result::Result<(), NotOpened> {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    let listener = crate::server::http::listen_loopback()
         .map_err(|e| format!("could not listen on 127.0.0.1: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let path = format!(

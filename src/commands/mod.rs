@@ -146,7 +146,7 @@ pub(crate) fn warn_plaintext_keys(config: &Config, chain: &Chain) {
     ));
     eprintln!(
         "hint: move them into the vault with `vault import credentials-file --profile {}`",
-        profile.name
+        crate::text::printable(&profile.name)
     );
 }
 

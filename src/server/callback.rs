@@ -51,7 +51,7 @@ pub struct Loopback {
 impl Loopback {
     /// Listens on 127.0.0.1, on a port the system picks.
     pub fn bind() -> Result<Loopback, String> {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let listener = super::http::listen_loopback()
             .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
         let port = listener
             .local_addr()

@@ -236,7 +236,7 @@ impl Handler for Ecs {
                 Response::new(200).body("application/json", body)
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::text::printable(&e.to_string()));
                 message(500, &e.to_string())
             }
         }

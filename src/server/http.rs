@@ -1,39 +1,20 @@
-//! The loopback HTTP/1.1 plumbing of vault's local servers (`exec --server`'s endpoint,
-//! `login`'s one-shot redirect): one request per connection, read against a deadline and a
-//! size cap and parsed by a pure parser; a thread per connection up to a small cap; the check
-//! that the peer is vault's own user; response writing. It knows no routes (a `Handler` does)
-//! and must not print, read without a deadline and a cap, or keep a request's secrets.
+//! The HTTP/1.1 of vault's loopback servers: a request head parsed by a pure, strict parser
+//! and read from a connection against a deadline and a size cap; a response and its bytes.
+//! The connections themselves (the listener, the owner check, the threads) are
+//! `connections.rs`'s, re-exported here so that a server is written against this one module.
+//! It knows no routes and no connections: it must not print, read without a deadline and a
+//! cap, or keep a request's secrets.
 
-use std::io::{self, BufRead, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::time::Instant;
 
+pub use super::connections::{Handler, Limits, MAX_WAITING, Refused, Server, listen_loopback};
+pub use super::peer::{Owner, peer_owner};
 use zeroize::Zeroizing;
 
 /// The largest request head (request line and headers) read; a longer one gets 431.
 pub const MAX_REQUEST: usize = 8 * 1024;
-
-/// How much time and room a connection gets.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// For the whole request head, counted from accept: not per read.
-    pub deadline: Duration,
-    /// Connections answered at once; further ones wait in the listen queue.
-    pub connections: usize,
-    /// For writing the response.
-    pub write: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            deadline: Duration::from_secs(2),
-            connections: 16,
-            write: Duration::from_secs(2),
-        }
-    }
-}
 
 /// A request head. Header values are wiped when it is dropped (one may be a token).
 #[derive(Clone, PartialEq, Eq)]
@@ -303,226 +284,11 @@ pub fn read_request(stream: &TcpStream, deadline: Instant) -> Result<Request, Re
     }
 }
 
-/// Who owns the peer's end of a connection, as far as the platform can tell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owner {
-    /// vault's own (effective) uid.
-    Same,
-    Other(u32),
-    /// This platform has no lookup (Linux only, for now).
-    Unchecked,
-}
-
-/// Why a connection was closed before its request was read.
-#[derive(Debug)]
-pub enum Refused {
-    /// The peer's socket belongs to another user (this uid).
-    OtherUser(u32),
-    /// The peer's socket could not be found, so its owner is unknown.
-    Unknown(String),
-}
-
-/// The owner of the peer's socket: on Linux, the `uid` column of the `/proc/net/tcp` (or
-/// `tcp6`) entry whose local address is the peer's and whose remote address is ours.
-#[cfg(target_os = "linux")]
-pub fn peer_owner(stream: &TcpStream) -> Result<Owner, String> {
-    let peer = stream.peer_addr().map_err(|e| e.to_string())?;
-    let ours = stream.local_addr().map_err(|e| e.to_string())?;
-    let me = nix::unistd::geteuid().as_raw();
-    for (table, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
-        let (Some(local), Some(remote)) = (proc_address(peer, v6), proc_address(ours, v6)) else {
-            continue;
-        };
-        let file = match std::fs::File::open(table) {
-            Ok(file) => file,
-            Err(e) if v6 && e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(format!("could not read `{table}`: {e}")),
-        };
-        if let Some(uid) = socket_owner(io::BufReader::new(file), &local, &remote) {
-            return Ok(if uid == me {
-                Owner::Same
-            } else {
-                Owner::Other(uid)
-            });
-        }
-    }
-    Err(format!(
-        "no socket from port {} in /proc/net/tcp",
-        peer.port()
-    ))
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn peer_owner(_: &TcpStream) -> Result<Owner, String> {
-    Ok(Owner::Unchecked)
-}
-
-/// An address as `/proc/net/tcp` (or, with `v6`, `tcp6`) prints it: `0100007F:1F90`. The
-/// address is printed as 32-bit words in the kernel's byte order; an IPv4 address in `tcp6`
-/// is IPv4-mapped. `None` for an IPv6 address in the IPv4 table.
-pub fn proc_address(address: SocketAddr, v6: bool) -> Option<String> {
-    let octets: Vec<u8> = match (address, v6) {
-        (SocketAddr::V4(a), false) => a.ip().octets().to_vec(),
-        (SocketAddr::V4(a), true) => a.ip().to_ipv6_mapped().octets().to_vec(),
-        (SocketAddr::V6(a), true) => a.ip().octets().to_vec(),
-        (SocketAddr::V6(_), false) => return None,
-    };
-    let mut text = String::new();
-    for word in octets.chunks_exact(4) {
-        let word = u32::from_ne_bytes([word[0], word[1], word[2], word[3]]);
-        text.push_str(&format!("{word:08X}"));
-    }
-    Some(format!("{text}:{:04X}", address.port()))
-}
-
-/// The uid of the live socket from `local` to `remote` in a `/proc/net/tcp` table. Entries
-/// of closed sockets (inode 0: TIME_WAIT, an orphaned FIN_WAIT2) show uid 0 and are skipped,
-/// else a peer that closed at once would pass for root's. Pure over the table's text.
-pub fn socket_owner(table: impl BufRead, local: &str, remote: &str) -> Option<u32> {
-    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
-    table
-        .lines()
-        .map_while(Result::ok)
-        .skip(1)
-        .find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let matches = fields.len() > 9
-                && fields[1].eq_ignore_ascii_case(local)
-                && fields[2].eq_ignore_ascii_case(remote)
-                && fields[9] != "0";
-            matches.then(|| fields[7].parse().ok()).flatten()
-        })
-}
-
-/// What a server answers, and what it is told about connections it refused.
-pub trait Handler: Send + Sync + 'static {
-    /// The response to one request, on the connection's own thread.
-    fn respond(&self, request: &Request, peer: SocketAddr) -> Response;
-
-    /// Called once `response` was written (or failed to be).
-    fn sent(
-        &self,
-        _request: &Request,
-        _response: &Response,
-        _peer: SocketAddr,
-        _: &io::Result<()>,
-    ) {
-    }
-
-    /// A connection closed before its request was read: it is not vault's user's.
-    fn refused(&self, peer: SocketAddr, why: &Refused);
-}
-
-/// Answers connections for a `Handler`, each on its own thread, at most `connections` at a
-/// time, and only those of vault's own user where the platform can tell.
-pub struct Server<H> {
-    handler: Arc<H>,
-    limits: Limits,
-    slots: Arc<Slots>,
-}
-
-impl<H: Handler> Server<H> {
-    pub fn new(handler: Arc<H>, limits: Limits) -> Server<H> {
-        Server {
-            handler,
-            slots: Arc::new(Slots {
-                busy: Mutex::new(0),
-                freed: Condvar::new(),
-                cap: limits.connections.max(1),
-            }),
-            limits,
-        }
-    }
-
-    /// Takes one accepted connection: refuses it at once if another user owns the peer,
-    /// else answers it on a thread of its own, after waiting for a free slot.
-    pub fn handle(&self, stream: TcpStream) {
-        let Ok(peer) = stream.peer_addr() else { return };
-        let refused = match peer_owner(&stream) {
-            Ok(Owner::Same | Owner::Unchecked) => None,
-            Ok(Owner::Other(uid)) => Some(Refused::OtherUser(uid)),
-            Err(problem) => Some(Refused::Unknown(problem)),
-        };
-        if let Some(why) = refused {
-            // Dropping the stream closes it: nothing is read from it, nothing is written.
-            self.handler.refused(peer, &why);
-            return;
-        }
-        let slot = self.slots.acquire();
-        let handler = Arc::clone(&self.handler);
-        let limits = self.limits;
-        let _ = std::thread::Builder::new()
-            .name("vault-http".to_string())
-            .spawn(move || {
-                let _slot = slot;
-                // From here, not from accept: time waited for a slot is not the peer's.
-                let deadline = Instant::now() + limits.deadline;
-                answer(&stream, peer, &*handler, &limits, deadline);
-            });
-    }
-}
-
-/// Reads the request and writes the handler's response, or the error's.
-fn answer(
-    stream: &TcpStream,
-    peer: SocketAddr,
-    handler: &impl Handler,
-    limits: &Limits,
-    deadline: Instant,
-) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_write_timeout(Some(limits.write));
-    let failure = match read_request(stream, deadline) {
-        Ok(request) => {
-            let response = handler.respond(&request, peer);
-            let result = write(stream, &response);
-            handler.sent(&request, &response, peer, &result);
-            return;
-        }
-        Err(ReadError::Parse(ParseError::TooLarge)) => 431,
-        Err(ReadError::Parse(_)) => 400,
-        Err(ReadError::Timeout) => 408,
-        Err(ReadError::Closed | ReadError::Io(_)) => return,
-    };
-    let _ = write(stream, &Response::new(failure));
-}
-
-fn write(mut stream: &TcpStream, response: &Response) -> io::Result<()> {
-    stream.write_all(&response.to_bytes())?;
-    stream.flush()
-}
-
-/// A counting semaphore for the connection threads.
-struct Slots {
-    busy: Mutex<usize>,
-    freed: Condvar,
-    cap: usize,
-}
-
-struct Slot(Arc<Slots>);
-
-impl Slots {
-    fn acquire(self: &Arc<Slots>) -> Slot {
-        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        while *busy >= self.cap {
-            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
-        }
-        *busy += 1;
-        Slot(Arc::clone(self))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut busy = self.0.busy.lock().unwrap_or_else(|p| p.into_inner());
-        *busy -= 1;
-        self.0.freed.notify_one();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::time::Duration;
 
     fn parse(text: &str) -> Result<Request, ParseError> {
         parse_request(text.as_bytes())
@@ -655,39 +421,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn proc_addresses() {
-        let address: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let expected = if cfg!(target_endian = "little") {
-            ("0100007F:1F90", "0000000000000000FFFF00000100007F:1F90")
-        } else {
-            ("7F000001:1F90", "00000000000000000000FFFF7F000001:1F90")
-        };
-        assert_eq!(proc_address(address, false).as_deref(), Some(expected.0));
-        assert_eq!(proc_address(address, true).as_deref(), Some(expected.1));
-        assert_eq!(proc_address("[::1]:1".parse().unwrap(), false), None);
-    }
-
-    #[test]
-    fn socket_owners() {
-        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:A000 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 11111 1 0000000000000000 100 0 0 10 0
-   1: 0100007F:B000 0100007F:A000 06 00000000:00000000 03:00000CF6 00000000     0        0 0 3 0000000000000000
-   2: 0100007F:C000 0100007F:A000 01 00000000:00000000 00:00000000 00000000  1001        0 22222 1 0000000000000000 20 4 30 10 -1
-   3: 0100007F:A000 0100007F:C000 01 00000000:00000000 00:00000000 00000000  1000        0 33333 1 0000000000000000 20 4 30 10 -1
-";
-        let owner = |local: &str, remote: &str| socket_owner(table.as_bytes(), local, remote);
-        assert_eq!(owner("0100007F:C000", "0100007F:A000"), Some(1001));
-        assert_eq!(owner("0100007f:c000", "0100007f:a000"), Some(1001));
-        // Our own end of the connection is not the peer's.
-        assert_eq!(owner("0100007F:A000", "0100007F:C000"), Some(1000));
-        // A closed socket (TIME_WAIT, inode 0) shows uid 0: it owns nothing.
-        assert_eq!(owner("0100007F:B000", "0100007F:A000"), None);
-        assert_eq!(owner("0100007F:D000", "0100007F:A000"), None);
-        // The header line is never an entry.
-        assert_eq!(owner("local_address", "rem_address"), None);
-    }
-
     /// A connection to a loopback listener, and the server's end of it.
     fn pair() -> (TcpStream, TcpStream) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -749,13 +482,5 @@ mod tests {
             read_request(&server, Instant::now() + Duration::from_secs(5)),
             Err(ReadError::Closed)
         ));
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn own_connections_are_ours() {
-        let (client, server) = pair();
-        assert_eq!(peer_owner(&server), Ok(Owner::Same));
-        drop(client);
     }
 }

@@ -144,7 +144,7 @@ impl Imds {
                 Response::new(200).body("text/plain", body)
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::text::printable(&e.to_string()));
                 text(500, "could not get credentials; vault printed why")
             }
         }

@@ -6,17 +6,21 @@
 //! `exec --ec2-server` serves the EC2 instance metadata protocol instead (`imds.rs`), at
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
 //!
-//! This file owns the listener, the command and signal forwarding; `http.rs` the connections
-//! (who may connect, how much they may send), `ecs.rs` and `imds.rs` the routes;
-//! `callback.rs` the one-shot loopback pages of browser sign-ins (SSO's PKCE flow). Nothing here may listen
+//! This file owns the listener, the command and signal forwarding; `connections.rs` the
+//! connections (who may connect, how many at once), `peer.rs` who owns a connection's other
+//! end, `http.rs` the requests (how much a peer may send, how fast), `ecs.rs` and `imds.rs`
+//! the routes; `callback.rs` the one-shot loopback pages of browser sign-ins (SSO's PKCE
+//! flow, `vault signin`). Nothing here may listen
 //! anywhere but 127.0.0.1 or give the command the keys themselves.
 //!
 //! Signals sent to vault are forwarded to the command; vault exits with its status.
 
 pub mod callback;
+pub mod connections;
 pub mod ecs;
 pub mod http;
 pub mod imds;
+pub mod peer;
 
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -56,7 +60,7 @@ pub fn run(
     args: &[OsString],
     mut env: Vec<(OsString, OsString)>,
 ) -> Result<i32> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Server {
+    let listener = http::listen_loopback().map_err(|e| Error::Server {
         problem: format!("could not listen on 127.0.0.1: {e}"),
     })?;
     let address = listener.local_addr().map_err(|e| Error::Server {
@@ -90,6 +94,12 @@ pub fn run(
             env.push((TOKEN_VAR.into(), token.expose_secret().into()));
         }
         Endpoint::Imds { v1, region } => {
+            if !peer::CHECKED {
+                // Review 2, finding 10: served as aws-vault serves it, but said.
+                crate::text::warn(
+                    "on this platform vault cannot tell which user a connection comes from, and IMDS has no secret: while the command runs, any local user who finds the port of `--ec2-server` can read these credentials (as with aws-vault's); `--server` also needs its token",
+                );
+            }
             let imds = imds::Imds::new(address, v1, region, credentials, refresh, min_ttl);
             serve(
                 listener,

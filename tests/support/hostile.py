@@ -3,13 +3,15 @@ browser `vault login` opens, and the other local user's attacks on both (the sec
 review's findings 1 and 2). Standard library only; it runs as unprivileged uids. Only
 127.0.0.1 is contacted, and every loop is bounded in count and time.
 
-Usage: hostile.py child OUTDIR FETCHES | slowloris PORT CONNECTIONS SECONDS
-     | flood PORT BYTES | fetch PORT (token in $TOKEN) | watch VICTIM_UID SECONDS
+Usage: hostile.py child OUTDIR FETCHES | imds-child OUTDIR FETCHES
+     | slowloris PORT CONNECTIONS SECONDS | flood PORT BYTES | fetch PORT (token in $TOKEN)
+     | watch VICTIM_UID SECONDS | connflood PORT SECONDS WORKERS
 """
 
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -41,6 +43,75 @@ def child(outdir, fetches):
         except Exception as e:
             print("failed after %.1f s: %s" % (time.time() - started, e), flush=True)
         time.sleep(0.2)
+
+
+def imds_child(outdir, fetches):
+    """The command `vault exec --ec2-server` serves: says where its endpoint is, waits for the
+    test's `go`, then fetches its credentials with curl as an IMDSv2 client does (a token PUT,
+    the role name, the role's credentials), each request with botocore's 1 s timeout. One
+    line per fetch."""
+    endpoint = os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].rstrip("/")
+    put(os.path.join(outdir, "port"), endpoint.split(":")[2])
+    go = os.path.join(outdir, "go")
+    end = time.time() + 60
+    while not os.path.exists(go) and time.time() < end:
+        time.sleep(0.02)
+    base = endpoint + "/latest/meta-data/iam/security-credentials/"
+    for _ in range(fetches):
+        token, role, result = None, None, "ok"
+        for step in ("token", "role", "credentials"):
+            started = time.time()
+            if step == "token":
+                args = ["-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 60",
+                        endpoint + "/latest/api/token"]
+            else:
+                args = ["-H", "X-aws-ec2-metadata-token: " + token,
+                        base + (role if step == "credentials" else "")]
+            run = subprocess.run(["curl", "-s", "-f", "-m", "1"] + args, capture_output=True)
+            body = run.stdout.decode()
+            if run.returncode != 0 or (step == "credentials" and "AccessKeyId" not in body):
+                result = "%s failed after %.1f s (curl exit %d)" % (
+                    step, time.time() - started, run.returncode)
+                break
+            token, role = (body, role) if step == "token" else (token, body.strip())
+        print(result, flush=True)
+        time.sleep(0.2)
+
+
+def connflood(port, seconds, workers):
+    """Another user's connection flood: WORKERS processes connect to the port and close at
+    once, non-blocking, as fast as they can; every other one sends a request line first, so
+    vault cannot tell from the connection alone that its peer has gone. Prints how many
+    connections were started."""
+    print("flooding", flush=True)
+    pids = []
+    for worker in range(workers):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            count, end = 0, time.time() + seconds
+            while time.time() < end:
+                for _ in range(100):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    s.setblocking(False)
+                    if s.connect_ex(("127.0.0.1", port)) in (0, 115):  # EINPROGRESS
+                        count += 1
+                        if worker % 2:
+                            try:
+                                s.send(b"GET / HTTP/1.1\r\n")
+                            except OSError:
+                                pass
+                    s.close()
+            os.write(write, b"%d\n" % count)
+            os._exit(0)
+        os.close(write)
+        pids.append((pid, read))
+    total = 0
+    for pid, read in pids:
+        total += int(os.read(read, 64) or b"0")
+        os.waitpid(pid, 0)
+    print("started %d connections in %.0f s" % (total, seconds), flush=True)
 
 
 def slowloris(port, connections, seconds):
@@ -133,6 +204,10 @@ if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "child":
         child(args[0], int(args[1]))
+    elif mode == "imds-child":
+        imds_child(args[0], int(args[1]))
+    elif mode == "connflood":
+        connflood(int(args[0]), float(args[1]), int(args[2]))
     elif mode == "slowloris":
         slowloris(int(args[0]), int(args[1]), float(args[2]))
     elif mode == "flood":

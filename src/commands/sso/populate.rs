@@ -382,7 +382,7 @@ pub fn run(context: &crate::commands::Context, args: &SsoPopulateArgs) -> Result
     eprintln!(
         "Added {added} profile{} to `{}` ({} already there)",
         if added == 1 { "" } else { "s" },
-        crate::commands::display_path(&config.config_path),
+        crate::text::printable(&crate::commands::display_path(&config.config_path)),
         pairs.len() - added
     );
     Ok(())
