@@ -71,7 +71,10 @@ pub fn run(context: &Context, args: &SetupArgs) -> Result<()> {
     let keys = match &stored {
         Some(keys) => keys.clone(),
         None => {
-            eprintln!("No keys are stored for `{profile}` yet: enter the IAM user's access key.");
+            eprintln!(
+                "No keys are stored for `{}` yet: enter the IAM user's access key.",
+                crate::text::printable(profile)
+            );
             super::add::keys_from_terminal(&mut Terminal)?
         }
     };
@@ -225,7 +228,10 @@ fn choose_device(
 ) -> Result<Option<String>> {
     match devices {
         [] => {
-            eprintln!("No MFA device is assigned to IAM user `{user}`.");
+            eprintln!(
+                "No MFA device is assigned to IAM user `{}`.",
+                crate::text::printable(user)
+            );
             ask_device(user, configured)
         }
         [one] => {
