@@ -245,6 +245,18 @@ fn online_one_sts_and_two_iam_calls_and_the_mfa_device() {
     ));
     let run = world.run(&["doctor", "gds-users"]);
     line(&run, "ok", "mfa-device", "is assigned to the user");
+    // A role's check is its base profile's: the same three calls.
+    world.moto.start_recording();
+    let run = world.run(&["doctor", "target-account"]);
+    line(&run, "ok", "key-age", "`gds-users`: the access key ****");
+    assert_eq!(
+        recorded(&world),
+        [
+            "sts:GetCallerIdentity",
+            "iam:ListAccessKeys",
+            "iam:ListMFADevices"
+        ]
+    );
     world.add_keys("bob", "bob");
     let run = world.run(&["doctor", "bob"]);
     let l = line(

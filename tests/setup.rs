@@ -457,6 +457,57 @@ fn setup_finds_zero_one_or_two_devices() {
     );
 }
 
+/// An account that refuses IAM calls without MFA: setup says the devices could not be
+/// listed, then where to find the ARN, and asks for it.
+#[test]
+fn setup_asks_for_the_arn_when_iam_refuses_the_list() {
+    let moto = Moto::start();
+    let home = empty_home(&moto);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#;
+    aws_as_jane(&moto, &home, &["iam", "create-user", "--user-name", "kim"]);
+    aws_as_jane(
+        &moto,
+        &home,
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            "kim",
+            "--policy-name",
+            "p",
+            "--policy-document",
+            policy,
+        ],
+    );
+    let key: Value = serde_json::from_str(&aws_as_jane(
+        &moto,
+        &home,
+        &["iam", "create-access-key", "--user-name", "kim"],
+    ))
+    .unwrap();
+    let tmux = Tmux::run(&home.command(["setup", "kim", "--no-verify"]), home.path());
+    tmux.wait_for("Enter Access Key ID: ");
+    tmux.type_text(key["AccessKey"]["AccessKeyId"].as_str().unwrap());
+    tmux.key("Enter");
+    tmux.wait_for("Enter Secret Access Key: ");
+    tmux.type_text(key["AccessKey"]["SecretAccessKey"].as_str().unwrap());
+    tmux.key("Enter");
+    let screen = tmux.wait_for("MFA device ARN (Enter goes on without MFA): ");
+    assert!(
+        screen.contains("warning: IAM did not list the MFA devices of `kim`"),
+        "{screen}"
+    );
+    assert!(screen.contains("choose \"Assign MFA device\""), "{screen}");
+    tmux.type_text("arn:aws:iam::123456789012:mfa/kim");
+    tmux.key("Enter");
+    let (status, same, screen) = tmux.finish();
+    assert_eq!((status, same), (0, true), "{screen}");
+    assert_eq!(
+        config_of(&home),
+        "[profile kim]\nmfa_serial = arn:aws:iam::123456789012:mfa/kim\n"
+    );
+}
+
 #[test]
 fn setup_refuses_a_linked_config_before_asking_anything() {
     let moto = Moto::start();

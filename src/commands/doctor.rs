@@ -71,7 +71,7 @@ pub fn run(context: &Context, args: &DoctorArgs) -> Result<u8> {
     if !args.offline
         && let Ok(store) = &mut store
     {
-        for profile in base_profiles(keyed, &wanted) {
+        for profile in base_profiles(&config, keyed, args.profile.as_deref()) {
             let facts = online(store.as_mut(), &config, &profile)?;
             report.extend(checks::online(&facts, SystemTime::now()));
         }
@@ -249,12 +249,23 @@ fn vault_full() -> Option<(String, bool)> {
 }
 
 /// The profiles whose keys are stored (or the one asked about, when it is one).
-fn base_profiles(listing: &Listing, wanted: &dyn Fn(&str) -> bool) -> Vec<String> {
-    listing
-        .keys()
-        .filter(|name| wanted(name))
-        .map(str::to_string)
-        .collect()
+/// The profiles whose keys are stored; with a profile named, the one whose keys its chain
+/// uses (a role's base profile).
+fn base_profiles(config: &Config, listing: &Listing, profile: Option<&str>) -> Vec<String> {
+    let Some(profile) = profile else {
+        return listing.keys().map(str::to_string).collect();
+    };
+    let stored = |name: &str| listing.has_keys(name);
+    let resolver = Resolver::new(&config.profiles, &stored);
+    match resolver.chain(profile, &Overrides::default()) {
+        Ok(chain) => chain
+            .stored_keys()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        Err(_) if listing.has_keys(profile) => vec![profile.to_string()],
+        Err(_) => Vec::new(),
+    }
 }
 
 fn answer<T>(result: Result<T>) -> Answer<T> {
