@@ -3,7 +3,7 @@
 //!
 //! Why: a static `vault` has no dynamic loader to run before it starts, and that was most
 //! of what stood between a warm `vault exec` and the least any exec wrapper can cost
-//! (README, Performance). Why not `-C target-feature=+crt-static`: Cargo cannot give it to
+//! (docs/performance.md). Why not `-C target-feature=+crt-static`: Cargo cannot give it to
 //! one binary of a package; in the Cargo config it also reaches the proc-macro crates
 //! (rust-lang/rust#78210) unless a `--target` is given.
 //!
@@ -17,6 +17,11 @@
 //! the same way must run and print before `vault` is linked so; if anything is missing,
 //! `vault` is linked dynamically, with a warning that says why. The build never fails for
 //! it.
+//!
+//! It also records the build's facts for `vault --version --verbose` (`VAULT_GIT_COMMIT`,
+//! `VAULT_BUILD_DATE`, `VAULT_LINKED`): the commit from git, "unknown" outside a git checkout
+//! (a packaged source); the date from `SOURCE_DATE_EPOCH` when set (reproducible builds),
+//! else the time of the build.
 
 use std::env;
 use std::fs;
@@ -52,6 +57,95 @@ fn main() {
     };
     // tests/warm.rs checks the binary against this.
     println!("cargo:rustc-env=VAULT_LINKED={linked}");
+    println!("cargo:rustc-env=VAULT_GIT_COMMIT={}", git_commit());
+    println!("cargo:rustc-env=VAULT_BUILD_DATE={}", build_date());
+}
+
+/// The commit built, or "unknown" outside a git checkout. Asks to run again when HEAD or the
+/// branch it names moves (a worktree's HEAD and the shared refs live in different folders).
+fn git_commit() -> String {
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).output().ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
+    };
+    // A source unpacked inside another repository (a distribution's packaging, say) is not
+    // that repository's commit.
+    let manifest = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let top = git(&["rev-parse", "--show-toplevel"]);
+    if top.is_none_or(|top| fs::canonicalize(top).ok() != fs::canonicalize(&manifest).ok()) {
+        return "unknown".to_owned();
+    }
+    let Some(commit) = git(&["rev-parse", "HEAD"]) else {
+        return "unknown".to_owned();
+    };
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let head = Path::new(&dir).join("HEAD");
+        if head.is_file() {
+            println!("cargo:rerun-if-changed={}", head.display());
+        }
+    }
+    if let (Some(common), Some(branch)) = (
+        git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]),
+        git(&["symbolic-ref", "-q", "HEAD"]),
+    ) {
+        // A packed ref has no file of its own; packed-refs changes when it moves.
+        for file in [
+            Path::new(&common).join(&branch),
+            Path::new(&common).join("packed-refs"),
+        ] {
+            if file.is_file() {
+                println!("cargo:rerun-if-changed={}", file.display());
+            }
+        }
+    }
+    commit
+}
+
+/// The build's date, UTC, as `YYYY-MM-DD HH:MM:SS UTC`: `SOURCE_DATE_EPOCH` when set.
+fn build_date() -> String {
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let seconds = match env::var("SOURCE_DATE_EPOCH") {
+        Ok(epoch) => match epoch.trim().parse::<i64>() {
+            Ok(seconds) => seconds,
+            Err(_) => {
+                println!(
+                    "cargo:warning=SOURCE_DATE_EPOCH={epoch:?} is not a number of seconds: ignored"
+                );
+                now()
+            }
+        },
+        Err(_) => now(),
+    };
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar (Howard
+/// Hinnant's `civil_from_days`).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 enum Why {

@@ -115,7 +115,7 @@ pub struct GlobalCompat {
 }
 
 // Each subcommand's arguments are built only when it is the one used: the warm path
-// (`exec`, `export`) does not pay for the rest of the tree (README, Performance). Code that
+// (`exec`, `export`) does not pay for the rest of the tree (docs/performance.md). Code that
 // looks at the whole tree (completion, `--help-long`, the man page) takes `Cli::full()`.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
@@ -175,7 +175,7 @@ pub enum Command {
         after_help = "Examples:\n  vault show target-account\n  vault show target-account --json"
     )]
     Show(ShowArgs),
-    /// Print vault's version (as `--version`)
+    /// Print vault's version, commit, build date, linking and backends (as `--version --verbose`)
     Version,
     /// Bring keys in from aws-vault's stores, a plaintext credentials file, or another backend
     #[command(
@@ -198,6 +198,38 @@ pub enum Command {
         after_help = "Examples:\n  vault doctor\n  vault doctor gds-users\n  vault doctor --offline\n  vault doctor --json\n\nEach check prints ok, warn, fail or skip (not checked), why, and the command that fixes\nit. Unless --offline, each profile with stored keys makes one STS call (who, and the clock)\nand two IAM calls (its access keys' age, its MFA devices), with no MFA prompt; a call the\naccount refuses without MFA is \"not checked (needs MFA)\". Exits 1 when a check fails."
     )]
     Doctor(DoctorArgs),
+    /// Sign in with your console sign-in (password, MFA, passkey) instead of an access key,
+    /// as `aws login` does: writes `login_session` into the profile
+    #[command(
+        after_help = "Examples:\n  vault signin gds-users\n  vault signin --region eu-west-1 gds-users\n  vault signin --remote gds-users     # sign in on another device, paste the code\n\nThe session gives 15-minute credentials, refreshed by vault for up to 12 hours. Its token\nlives in vault's store (encrypted), or in ~/.aws/login/cache with `login_token_cache = shared`\nin config.toml (AWS_VAULT_LOGIN_TOKEN_CACHE=shared). A session `aws login` made is used and\nrefreshed in its own file. AWS_ENDPOINT_URL_SIGNIN replaces the Sign-In service's address."
+    )]
+    Signin(SigninArgs),
+    /// Delete a profile's sign-in session token and the sessions made from it (nothing is
+    /// revoked at AWS, as with `aws logout`)
+    #[command(after_help = "Examples:\n  vault signout gds-users")]
+    Signout(SignoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SigninArgs {
+    /// The profile to sign in (`login_session` is written into it)
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: String,
+
+    /// The region to sign in to (kept with the session: its refreshes go there too)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Sign in on another device: print the URL, then paste the code the page shows
+    #[arg(long)]
+    pub remote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignoutArgs {
+    /// The profile whose sign-in session to end
+    #[arg(env = "AWS_PROFILE", hide_env_values = true)]
+    pub profile: String,
 }
 
 #[derive(Debug, Args)]
@@ -428,7 +460,8 @@ pub struct ExecArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
-/// The options `exec` and `export` share.
+// The options `exec` and `export` share (a plain comment: a doc comment here would become
+// both commands' description in `--help` and the man pages).
 #[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
     /// How long the session should last (e.g. 1h, 90m, 3600s)

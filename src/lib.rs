@@ -27,10 +27,12 @@ pub mod prompt;
 #[cfg(unix)]
 pub mod server;
 pub mod settings;
+pub mod signin;
 pub mod sso;
 pub mod store;
 pub mod sts;
 pub mod text;
+pub mod version;
 pub mod warm;
 
 use std::ffi::OsString;
@@ -44,6 +46,25 @@ pub use error::{Error, Result};
 /// Runs vault with these arguments (the first is the program name).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    // `--version --verbose`: clap would answer `--version` before it saw `--verbose`.
+    if let Some(words) = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<Vec<_>>>()
+        && version::version_words(&words) == Some(true)
+    {
+        return match commands::print(&version::version_text(true)) {
+            Err(Error::Output(e)) if e.kind() != io::ErrorKind::BrokenPipe => {
+                eprintln!(
+                    "error: could not write the output: {}",
+                    text::printable(&e.to_string())
+                );
+                ExitCode::from(1)
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
     let parsed = cli::Cli::try_parse_from(&args).or_else(|e| {
         // `exec`, `export`, `login`, `rotate` with no profile, at a terminal: the picker.
         match commands::pick_missing_profile(&args, &e) {

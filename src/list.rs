@@ -29,7 +29,8 @@ pub fn listed_profiles(profiles: &config::ProfileSet) -> impl Iterator<Item = &s
 
 /// The SSO role session each SSO profile (one with no role on top) is served by, keyed by
 /// that session: profiles naming the same sign-in, account and role share one, so `list`
-/// shows it on each of their rows and `clear PROFILE` finds it by any of them.
+/// shows it on each of their rows and `clear PROFILE` finds it by any of them. The same for
+/// a sign-in session's (`login_session`) credentials, shared by the profiles naming it.
 pub fn sso_role_sessions<'a>(
     profiles: &'a config::ProfileSet,
     stored: &dyn Fn(&str) -> bool,
@@ -42,7 +43,9 @@ pub fn sso_role_sessions<'a>(
         let Ok(chain) = resolver.chain(name, &Overrides::default()) else {
             continue;
         };
-        if !chain.roles.is_empty() || !matches!(chain.base, Base::Sso { .. }) {
+        if !chain.roles.is_empty()
+            || !matches!(chain.base, Base::Sso { .. } | Base::LoginSession { .. })
+        {
             continue;
         }
         // The SSO step's key depends on the sign-in, account and role only, not on
@@ -156,10 +159,14 @@ fn table(profiles: &ProfileSet, listing: &Listing, now: u64) -> String {
                         start_url: Some(url),
                         ..
                     } => Some(format!("sso:{url}")),
+                    Base::LoginSession { session, .. } => Some(format!("signin:{session}")),
                     _ => None,
                 })
         });
-        if let Some(keys) = credentials.as_ref().filter(|c| !c.starts_with("sso:")) {
+        if let Some(keys) = credentials
+            .as_ref()
+            .filter(|c| !c.starts_with("sso:") && !c.starts_with("signin:"))
+        {
             used_keys.insert(keys.clone());
         }
         rows.push([

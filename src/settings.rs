@@ -24,6 +24,7 @@ struct FileSettings {
     file_dir: Option<String>,
     sso_token_cache: Option<String>,
     sso_use_device_code: Option<bool>,
+    login_token_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub struct Settings {
     pub pass_prefix: String,
     /// `sso_token_cache = shared`: SSO tokens are also written to `~/.aws/sso/cache`.
     pub sso_shared_cache: bool,
+    /// `login_token_cache = shared`: sign-in sessions `vault signin` makes live in the AWS
+    /// CLI's `~/.aws/login/cache` (plaintext, as the AWS CLI keeps them) instead of vault's store.
+    pub login_shared_cache: bool,
 }
 
 pub const DEFAULT_UNLOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -114,6 +118,12 @@ impl Settings {
             (None, Some(text)) => parse_token_cache(&text, "sso_token_cache in config.toml")?,
             (None, None) => false,
         };
+        let login_shared_cache = match (var("AWS_VAULT_LOGIN_TOKEN_CACHE"), file.login_token_cache)
+        {
+            (Some(text), _) => parse_token_cache(&text, "AWS_VAULT_LOGIN_TOKEN_CACHE")?,
+            (None, Some(text)) => parse_token_cache(&text, "login_token_cache in config.toml")?,
+            (None, None) => false,
+        };
         Ok(Settings {
             backend,
             prompt,
@@ -124,6 +134,7 @@ impl Settings {
             pass_dir,
             pass_prefix: var("AWS_VAULT_PASS_PREFIX").unwrap_or_else(|| "vault".to_string()),
             sso_shared_cache,
+            login_shared_cache,
         })
     }
 

@@ -57,10 +57,10 @@ pub fn run(args: &[OsString]) -> Option<u8> {
         .skip(1)
         .map(|a| a.to_str())
         .collect::<Option<_>>()?;
+    if let Some(verbose) = crate::version::version_words(&words) {
+        return done(print(&crate::version::version_text(verbose)));
+    }
     match words.as_slice() {
-        ["--version"] | ["-v"] | ["version"] => {
-            done(print(&format!("vault {}\n", env!("CARGO_PKG_VERSION"))))
-        }
         _ if !usual_environment() => None,
         ["exec", profile, rest @ ..] if plain(profile) => {
             let command = match rest {
@@ -271,12 +271,34 @@ pub fn hand_over(args: &[OsString]) -> String {
     // The core-file limit the warm path may have lowered goes back up for `vault-full`,
     // which lowers it again and remembers the person's own for the commands it runs.
     let e = crate::process::with_child_limits(|| command.exec());
+    let hint = reinstall_hint(&full);
+    if e.kind() == ErrorKind::NotFound {
+        return format!(
+            "`{}` is missing: this install of vault is broken (`vault` alone serves only its \
+             warm path, and hands everything else to `{FULL_PROGRAM}`)\n{hint}",
+            full.display()
+        );
+    }
     format!(
-        "cannot run `{}`, which does everything but vault's warm path: {e}\n\
-         hint: install both programs, with `cargo install --locked --path .`, or build both \
-         with `cargo build`",
+        "cannot run `{}`, which does everything but vault's warm path: {e}\n{hint}",
         full.display()
     )
+}
+
+/// How to put `vault-full` back: the Debian package when dpkg installed this `vault`
+/// (`/var/lib/dpkg/info/vault.list` names it), else cargo.
+#[cfg(unix)]
+fn reinstall_hint(full: &std::path::Path) -> String {
+    let vault = full.with_file_name("vault");
+    let packaged = std::fs::read_to_string("/var/lib/dpkg/info/vault.list")
+        .is_ok_and(|list| list.lines().any(|l| std::path::Path::new(l) == vault));
+    if packaged {
+        "hint: reinstall the package: `sudo apt-get install --reinstall vault`".to_string()
+    } else {
+        "hint: install both programs, with `cargo install --locked --path .`, or build both \
+         with `cargo build`"
+            .to_string()
+    }
 }
 
 #[cfg(not(unix))]

@@ -101,6 +101,8 @@ fn chain_json(chain: &Chain) -> Value {
             json!({ "AccessKey": keys })
         }
         Base::NamedSource { source, .. } => json!({ "NamedSource": source }),
+        // Not in the vectors (their SDKs predate `login_session`): named for completeness.
+        Base::LoginSession { session, .. } => json!({ "LoginSession": session }),
         Base::WebIdentity {
             role_arn,
             token_file,

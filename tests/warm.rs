@@ -63,6 +63,8 @@ fn the_warm_path_runs_without_vault_full_and_answers_as_it_does() {
         &["list", "--credentials"],
         &["list", "--profiles"],
         &["--version"],
+        &["--version", "--verbose"],
+        &["version"],
     ] {
         let warm = run(&world, &lone, args);
         let whole = run(&world, full, args);
@@ -127,7 +129,10 @@ fn everything_else_is_handed_to_vault_full() {
         let run = Run::from(command.output().unwrap());
         let err = run.fails();
         assert!(
-            err.contains("vault-full") && err.contains("cargo install --locked --path ."),
+            err.contains("vault-full` is missing: this install of vault is broken")
+                && err.contains(
+                    "\nhint: install both programs, with `cargo install --locked --path .`"
+                ),
             "{args:?} {env:?}: {err}"
         );
     }
@@ -198,6 +203,9 @@ fn vault_links_nothing_of_the_cold_path() {
         "vault::sts::aws::",
         "vault::sso::aws::",
         "vault::sso::login::",
+        "vault::signin::aws::",
+        "vault::signin::session::",
+        "p256::",
         "vault::prompt::terminal::",
         "vault::prompt::picker::",
         "vault::store::keychain::",

@@ -5,6 +5,7 @@
 
 use crate::cli::Cli;
 use crate::error::Result;
+use crate::version::version_text;
 
 /// The action a global compat flag asks for, when one does.
 pub fn run(cli: &Cli) -> Option<Result<()>> {
@@ -25,13 +26,14 @@ pub fn run(cli: &Cli) -> Option<Result<()>> {
         return Some(help_long());
     }
     if compat.version_short {
-        return Some(version());
+        return Some(super::print(&version_text(false)));
     }
     None
 }
 
+/// `vault version` (aws-vault's command): the version and the build's facts.
 pub fn version() -> Result<()> {
-    super::print(&format!("vault {}\n", env!("CARGO_PKG_VERSION")))
+    super::print(&version_text(true))
 }
 
 /// kingpin's `--completion-bash WORDS...`: the candidates for the next word, one a line.
@@ -96,11 +98,33 @@ fn help_long() -> Result<()> {
     super::print(&out)
 }
 
-/// kingpin's `--help-man`: a man page (roff) from the same definitions as `--help`.
+/// kingpin's `--help-man`: the man page `vault(1)`, as `docs/man/vault.1` holds it.
 fn man() -> Result<()> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::full())
-        .render(&mut page)
-        .map_err(crate::error::Error::Output)?;
+    let (_, page) = man_pages().swap_remove(0);
     super::print(&String::from_utf8_lossy(&page))
+}
+
+/// The man pages `docs/man/` holds, from the same definitions as `--help`: `vault.1`, then
+/// one page per visible subcommand but clap's `help`, nested ones joined with `-` (`vault-sso-login.1`), each
+/// as (file name, roff). No date in them, so the same code always makes the same bytes.
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    fn add(command: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) {
+        let man = clap_mangen::Man::new(command.clone())
+            .source(format!("vault {}", env!("CARGO_PKG_VERSION")))
+            .manual("vault manual");
+        let mut page = Vec::new();
+        man.render(&mut page)
+            .expect("rendering to memory does not fail");
+        pages.push((man.get_filename(), page));
+        // clap's `help` subcommands are listed as `--help` lists them, without pages.
+        for sub in command
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        {
+            add(sub, pages);
+        }
+    }
+    let mut pages = Vec::new();
+    add(&Cli::full(), &mut pages);
+    pages
 }

@@ -150,6 +150,7 @@ impl Prepared {
             locks: default_file_dir().join("locks"),
             var: &super::var,
             sso_shared_cache: self.settings.sso_shared_cache,
+            login_shared_cache: self.settings.login_shared_cache,
         };
         sessions.credentials()
     }

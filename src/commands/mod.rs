@@ -4,7 +4,7 @@
 mod add;
 mod alias;
 mod clear;
-mod compat;
+pub mod compat;
 mod completion;
 mod config;
 mod credentials;
@@ -19,6 +19,7 @@ mod remove;
 mod rotate;
 mod setup;
 mod show;
+mod signin;
 mod sso;
 
 use crate::cli::{Cli, Command};
@@ -74,6 +75,8 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::Version => compat::version(),
         Command::Import(args) => return import::run(&context, &args),
         Command::Sso(command) => sso::run(&context, &command),
+        Command::Signin(args) => signin::run_signin(&context, &args),
+        Command::Signout(args) => signin::run_signout(&context, &args),
         Command::Setup(args) => setup::run(&context, &args),
         Command::Config(command) => config::run(&context, &command),
         Command::Doctor(args) => return doctor::run(&context, &args),

@@ -140,6 +140,9 @@ fn render_plan(out: &mut String, plan: &PlanView) {
             (None, _) if matches!(step.detail, Call::SsoGetRoleCredentials { .. }) => {
                 "calls IAM Identity Center".to_string()
             }
+            (None, _) if matches!(step.detail, Call::SignIn { .. }) => {
+                "uses the sign-in session (refreshed when 5 minutes or less are left)".to_string()
+            }
             (None, _) => match step.detail.mfa_serial() {
                 Some(serial) => format!("calls STS, needs an MFA code for {serial}"),
                 None => "calls STS".to_string(),
@@ -159,6 +162,7 @@ fn render_plan(out: &mut String, plan: &PlanView) {
                 role_name,
                 ..
             } => format!("{} account {account_id} role {role_name}", step.call),
+            Call::SignIn { session } => format!("sign-in session {session}"),
         };
         let _ = writeln!(out, "  {}. {}: {what}: {state}", i + 1, step.profile);
     }
@@ -278,6 +282,12 @@ fn describe_base(base: &Base) -> String {
         ),
         Base::CredentialProcess { profile, command } => {
             format!("{}: credential_process `{command}`", profile.name)
+        }
+        Base::LoginSession { profile, session } => {
+            format!(
+                "{}: sign-in session {session} (`login_session`)",
+                profile.name
+            )
         }
     }
 }

@@ -143,6 +143,7 @@ impl fmt::Display for Error {
                 f,
                 "no usable IAM Identity Center sign-in for `{session}`: {problem}"
             ),
+            Error::LoginSession { problem, .. } => f.write_str(problem),
             Error::SsoLoginFailed { session, problem } => write!(
                 f,
                 "the IAM Identity Center sign-in for `{session}` did not finish: {problem}"

@@ -73,6 +73,7 @@ impl Error {
                 "set `{variable}` to an https URL, or to http://127.0.0.1:PORT for a local emulator; unset, AWS's endpoint is used"
             )),
             Error::SsoLogin { profile, .. } => Some(format!("run `vault sso login {profile}`")),
+            Error::LoginSession { hint, .. } => Some(hint.clone()),
             Error::SsoLoginFailed { .. } => {
                 Some("try again with `vault sso login PROFILE` (`--use-device-code` without a browser)".to_string())
             }

@@ -111,6 +111,12 @@ pub enum Error {
         profile: String,
         problem: String,
     },
+    /// A sign-in session (`login_session`, `vault signin`) that cannot be used or made:
+    /// `src/signin/` words the problem and the next step.
+    LoginSession {
+        problem: String,
+        hint: String,
+    },
     /// A sign-in that did not finish (denied, expired, timed out).
     SsoLoginFailed {
         session: String,

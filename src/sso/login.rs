@@ -599,7 +599,7 @@ fn host_of(authority: &str) -> &str {
 /// `BROWSER` (commands separated by `:`, `%s` replaced by the URL or the URL appended), else
 /// `open` (macOS) or `xdg-open`. The browser gets no stdin and writes nothing to vault's
 /// stdout.
-fn launch(url: &str, var: &dyn Fn(&str) -> Option<String>) {
+pub fn launch(url: &str, var: &dyn Fn(&str) -> Option<String>) {
     let commands: Vec<Vec<String>> = match var("BROWSER").filter(|b| !b.trim().is_empty()) {
         Some(browser) => browser
             .split(':')

@@ -213,9 +213,11 @@ pub fn call(
                     .map(|o| o.credentials)
                     .map_err(Failure::from)
             }
-            Call::CredentialProcess { .. } | Call::SsoGetRoleCredentials { .. } => {
-                unreachable!("credential_process and SSO are run by the session module, not STS")
-            }
+            Call::CredentialProcess { .. }
+            | Call::SsoGetRoleCredentials { .. }
+            | Call::SignIn { .. } => unreachable!(
+                "credential_process, SSO and sign-in sessions are run by the session module, not STS"
+            ),
         }
     });
     temporary(step.call.kind(), out.map_err(failed)?)

@@ -110,6 +110,12 @@ pub enum Call {
         account_id: String,
         role_name: String,
     },
+    /// A sign-in session (`login_session`): its 15-minute credentials, refreshed with its
+    /// DPoP-bound refresh token when 5 minutes or less are left.
+    SignIn {
+        /// The session's ARN (the profile's `login_session`).
+        session: String,
+    },
 }
 
 impl Call {
@@ -121,6 +127,7 @@ impl Call {
             Call::AssumeRoleWithWebIdentity { .. } => "sts.AssumeRoleWithWebIdentity",
             Call::CredentialProcess { .. } => "credential_process",
             Call::SsoGetRoleCredentials { .. } => "sso.GetRoleCredentials",
+            Call::SignIn { .. } => "signin.CreateOAuth2Token",
         }
     }
 
@@ -228,6 +235,19 @@ pub fn plan(chain: &Chain, options: Options, ttls: Ttls) -> Result<Plan> {
             // per profile: every profile that names the same three shares it, as they
             // share the sign-in's token.
             step.cache_key.profile = source_name.clone();
+            (Source::None, vec![step], source_name)
+        }
+        Base::LoginSession { profile, session } => {
+            let source_name = crate::signin::cache::store_label(session);
+            let call = Call::SignIn {
+                session: session.clone(),
+            };
+            let mut step = step(profile, call, &source_name, None);
+            // One cached session per sign-in session, shared by the profiles that name it.
+            step.cache_key.profile = source_name.clone();
+            // Temporary credentials: STS refuses GetSessionToken with them, so a role with
+            // `mfa_serial` on top is one AssumeRole with the code (below), and roles on top
+            // are chained (1h at most).
             (Source::None, vec![step], source_name)
         }
     };
@@ -527,6 +547,65 @@ role_session_name = jane
         duration: None,
         no_session: false,
     };
+
+    /// A sign-in session's credentials are temporary: no GetSessionToken (STS refuses it
+    /// with them), so a role with `mfa_serial` is one AssumeRole with the code, chained (1h
+    /// at most), and every profile naming the session shares its cached credentials.
+    #[test]
+    fn a_role_with_mfa_on_a_sign_in_session_is_one_assume_role_with_the_code() {
+        let config = "\
+[profile gds-users]
+login_session = arn:aws:iam::1:user/jane
+region = eu-west-1
+[profile other]
+login_session = arn:aws:iam::1:user/jane
+[profile target]
+source_profile = gds-users
+role_arn = arn:aws:iam::2:role/admin
+mfa_serial = arn:aws:iam::1:mfa/jane
+duration_seconds = 7200
+";
+        let set = ProfileSet::new(&parse(config).unwrap(), &[]);
+        let none = |_: &str| false;
+        let resolver = Resolver::new(&set, &none);
+        let plan_of = |name: &str| {
+            let chain = resolver.chain(name, &Overrides::default()).unwrap();
+            plan(&chain, D, Ttls::default()).unwrap()
+        };
+        let p = plan_of("target");
+        assert_eq!(p.source, Source::None);
+        assert_eq!(p.steps.len(), 2, "{p:?}");
+        assert_eq!(
+            p.steps[0].call,
+            Call::SignIn {
+                session: "arn:aws:iam::1:user/jane".into()
+            }
+        );
+        assert_eq!(p.steps[0].region.as_deref(), Some("eu-west-1"));
+        match &p.steps[1].call {
+            Call::AssumeRole {
+                mfa_serial,
+                duration,
+                ..
+            } => {
+                assert_eq!(mfa_serial.as_deref(), Some("arn:aws:iam::1:mfa/jane"));
+                assert_eq!(*duration, 3600, "chained: 1h at most");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            p.notes.iter().any(|n| n.contains("1h at most")),
+            "{:?}",
+            p.notes
+        );
+        let alone = plan_of("gds-users");
+        assert_eq!(alone.steps.len(), 1, "no GetSessionToken: {alone:?}");
+        assert_eq!(
+            alone.steps[0].cache_key,
+            plan_of("other").steps[0].cache_key
+        );
+        assert_eq!(alone.steps[0].cache_key.kind, "signin.CreateOAuth2Token");
+    }
 
     #[test]
     fn plans() {

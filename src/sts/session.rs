@@ -37,6 +37,8 @@ pub struct Sessions<'a> {
     pub var: &'a dyn Fn(&str) -> Option<String>,
     /// `sso_token_cache = shared`: SSO tokens also go to `~/.aws/sso/cache`.
     pub sso_shared_cache: bool,
+    /// `login_token_cache = shared`: a sign-in vault makes goes to `~/.aws/login/cache`.
+    pub login_shared_cache: bool,
 }
 
 impl Sessions<'_> {
@@ -168,6 +170,7 @@ impl Sessions<'_> {
                 };
                 context.role_credentials(&session, account_id, role_name)?
             }
+            Call::SignIn { session } => self.sign_in_session(&step, session)?,
             _ => self.call_sts(&step, input)?,
         };
         // Credentials that never expire (a credential_process may give such) are not cached.
@@ -195,6 +198,48 @@ impl Sessions<'_> {
             }
         }
         Ok(credentials)
+    }
+
+    /// A sign-in session's credentials: its token's while more than 5 minutes are left, else
+    /// refreshed (one refresh for every vault, under the session's lock).
+    fn sign_in_session(&mut self, step: &Step, session: &str) -> Result<Credentials> {
+        let var = self.var;
+        let home = var("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let mut context = crate::signin::session::Context {
+            store: &mut *self.store,
+            var,
+            home,
+            locks: self.locks.clone(),
+            // The profile with `login_session`: the one `vault signin` signs in.
+            profile: step.profile.clone(),
+            region: step.region.clone(),
+            refresher: &crate::signin::session::refresh_call,
+        };
+        let why = match context.token(session)? {
+            Ok(found) => return Ok(found.token.credentials()),
+            Err(why) => why,
+        };
+        // A sign-in happens by itself only when a person can be asked.
+        if !crate::signin::login::person_present(var) {
+            return Err(context.not_signed_in(session, &why));
+        }
+        eprintln!(
+            "{}\nSigning in again.",
+            crate::text::printable(&context.not_signed_in(session, &why).to_string())
+        );
+        let prompt = &mut *self.mfa.prompt;
+        let mut ask = |question: &str| prompt.ask(question, false);
+        let found = context.sign_in_now(
+            session,
+            &crate::signin::login::Options::default(),
+            self.login_shared_cache,
+            &mut ask,
+        )?;
+        Ok(found.token.credentials())
     }
 
     fn call_sts(&mut self, step: &Step, input: Option<&Credentials>) -> Result<Credentials> {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod federation;
+pub mod signin;
 pub mod users;
 
 use std::ffi::OsStr;

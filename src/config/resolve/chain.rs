@@ -57,6 +57,13 @@ pub enum Base {
         profile: ResolvedProfile,
         command: String,
     },
+    /// `login_session = <ARN>`: a sign-in session (`aws login`, `vault signin`).
+    LoginSession {
+        #[serde(serialize_with = "name_only")]
+        profile: ResolvedProfile,
+        /// The session's ARN, as written (trimmed).
+        session: String,
+    },
 }
 
 impl Base {
@@ -67,7 +74,8 @@ impl Base {
             | Base::NamedSource { profile, .. }
             | Base::WebIdentity { profile, .. }
             | Base::Sso { profile, .. }
-            | Base::CredentialProcess { profile, .. } => profile,
+            | Base::CredentialProcess { profile, .. }
+            | Base::LoginSession { profile, .. } => profile,
         }
     }
 }

@@ -287,6 +287,13 @@ impl<'a> Resolver<'a> {
         if let Some(sso) = self.sso(&profile)? {
             return Ok(sso);
         }
+        // After SSO and before `credential_process`, as the Rust SDK orders them.
+        if let Some(session) = profile.get("login_session").map(str::trim)
+            && !session.is_empty()
+        {
+            let session = session.to_string();
+            return Ok(Base::LoginSession { profile, session });
+        }
         // Keys in the vault beat `credential_process`: a profile whose process is
         // `vault export` of itself (so that the AWS CLI can use it) must not recurse.
         if let Some(command) = profile.get("credential_process")
@@ -662,6 +669,7 @@ mod tests {
             "sso_account_id",
             "sso_role_name",
             "credential_process",
+            "login_session",
             "x",
             "\u{e9}",
             "\0",
