@@ -185,6 +185,19 @@ pub enum Command {
     /// IAM Identity Center (SSO): sign in, sign out, write profiles for your accounts
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// Set up the base account: keys, its MFA device found through IAM, one verified session
+    #[command(
+        after_help = "Examples:\n  vault setup gds-users\n  vault setup gds-users --region eu-west-1\n  vault setup gds-users --mfa-serial arn:aws:iam::111111111111:mfa/jane --no-verify\n\nAsks for the keys when none are stored, says whose they are (GetCallerIdentity), finds the\nuser's MFA device (ListMFADevices), writes `mfa_serial` (and `region`) into\n[profile PROFILE] of the config, keeping every other byte, then makes one MFA session.\nRun it again at any time: when everything is in place it says so and changes nothing."
+    )]
+    Setup(SetupArgs),
+    /// Write role profiles into the config: one (`add-role`), or a team's list (`sync`)
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Check the setup: files, modes, the store, every profile, SSO sign-ins, keys and clock
+    #[command(
+        after_help = "Examples:\n  vault doctor\n  vault doctor gds-users\n  vault doctor --offline\n  vault doctor --json\n\nEach check prints ok, warn, fail or skip (not checked), why, and the command that fixes\nit. Unless --offline, each profile with stored keys makes one STS call (who, and the clock)\nand two IAM calls (its access keys' age, its MFA devices), with no MFA prompt; a call the\naccount refuses without MFA is \"not checked (needs MFA)\". Exits 1 when a check fails."
+    )]
+    Doctor(DoctorArgs),
     /// Sign in with your console sign-in (password, MFA, passkey) instead of an access key,
     /// as `aws login` does: writes `login_session` into the profile
     #[command(
@@ -217,6 +230,98 @@ pub struct SignoutArgs {
     /// The profile whose sign-in session to end
     #[arg(env = "AWS_PROFILE", hide_env_values = true)]
     pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The base profile: the IAM user's keys (e.g. gds-users)
+    pub profile: String,
+
+    /// Write this `region` into the profile
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+
+    /// The MFA device's ARN, instead of the one IAM lists (or asking among several)
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+
+    /// Do not make the MFA session at the end
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum ConfigCommand {
+    /// Append a role profile sourced from your base profile (the guide's section)
+    #[command(
+        after_help = "Examples:\n  vault config add-role target-account --role-arn arn:aws:iam::123456789012:role/admin\n  vault config add-role ro --role-arn arn:aws:iam::123456789012:role/readonly --no-mfa\n\n`source_profile` is the one profile with keys in vault unless given; `mfa_serial` and\n`region` are the source profile's unless given."
+    )]
+    AddRole(ConfigAddRoleArgs),
+    /// Write a team's list of accounts and roles into one managed block of the config
+    #[command(
+        after_help = "Examples:\n  vault config sync team.ini\n  curl -fsS https://example.com/team.ini | vault config sync -\n  vault config sync team.ini --prefix gds- --dry-run\n\nFILE holds AWS config `[profile NAME]` sections (`role_arn`, `region`, ...). vault adds\n`source_profile` and `mfa_serial` from your base profile and writes the profiles between\ntwo marker comments naming FILE; running it again rewrites only that block. A list that\nsets credential_process, mfa_process, source_profile, credential_source, include_profile,\nendpoint_url, web_identity_token_file or an sso_ key is refused whole."
+    )]
+    Sync(ConfigSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigAddRoleArgs {
+    /// The new profile's name
+    pub name: String,
+
+    /// The role to assume (arn:aws:iam::ACCOUNT:role/NAME)
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: String,
+
+    /// The profile whose keys assume the role (default: the one profile with stored keys)
+    #[arg(long, value_name = "P")]
+    pub source_profile: Option<String>,
+
+    /// The profile's region (default: the source profile's)
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+
+    /// The MFA device (default: the source profile's `mfa_serial`)
+    #[arg(long, value_name = "ARN", conflicts_with = "no_mfa")]
+    pub mfa_serial: Option<String>,
+
+    /// No `mfa_serial` in the new profile
+    #[arg(long)]
+    pub no_mfa: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigSyncArgs {
+    /// The team's list (AWS config `[profile NAME]` sections), or `-` for stdin
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
+
+    /// The profile whose keys assume the roles (default: the one profile with stored keys)
+    #[arg(long, value_name = "P")]
+    pub source_profile: Option<String>,
+
+    /// Put this before every profile name of the list
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: String,
+
+    /// Print the block that would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Check only this profile (and its keys)
+    pub profile: Option<String>,
+
+    /// The report as JSON (`version` 1; see the README)
+    #[arg(long)]
+    pub json: bool,
+
+    /// No AWS calls: skip the clock, key-age and MFA-device checks
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

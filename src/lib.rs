@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 #[macro_use]
 pub mod debug;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod exec;
@@ -64,9 +65,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             _ => ExitCode::SUCCESS,
         };
     }
-    let cli = match cli::Cli::try_parse_from(args) {
+    let parsed = cli::Cli::try_parse_from(&args).or_else(|e| {
+        // `exec`, `export`, `login`, `rotate` with no profile, at a terminal: the picker.
+        match commands::pick_missing_profile(&args, &e) {
+            Some(Ok(picked)) => cli::Cli::try_parse_from(picked).map_err(Picked::Usage),
+            Some(Err(error)) => Err(Picked::Failed(error)),
+            None => Err(Picked::Usage(e)),
+        }
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(Picked::Failed(e)) => return report(e),
+        Err(Picked::Usage(e)) => {
             // `--help` and `--version` print to stdout and succeed; usage errors exit 2.
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
@@ -95,10 +105,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     process::harden();
     match commands::run(cli) {
         Ok(status) => ExitCode::from(status),
-        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => report(e),
+    }
+}
+
+/// How the command line came to be refused: clap's usage error, or the picker's.
+enum Picked {
+    Usage(clap::Error),
+    Failed(Error),
+}
+
+/// Prints `error` (and its hint) and gives its exit code.
+fn report(e: Error) -> ExitCode {
+    match e {
+        Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         // The prompt printed the newline; nothing else is said.
-        Err(e @ Error::Interrupted { .. }) => ExitCode::from(e.exit_code()),
-        Err(e) => {
+        e @ Error::Interrupted { .. } => ExitCode::from(e.exit_code()),
+        e => {
             // Errors quote files, the store and AWS: nothing in them reaches the terminal raw.
             eprintln!("error: {}", text::printable(&e.to_string()));
             if let Some(hint) = e.hint() {

@@ -208,6 +208,7 @@ fn vault_links_nothing_of_the_cold_path() {
         "vault::signin::session::",
         "p256::",
         "vault::prompt::terminal::",
+        "vault::prompt::picker::",
         "vault::store::keychain::",
         "vault::run",
     ] {

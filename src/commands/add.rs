@@ -77,7 +77,7 @@ fn keys_from_env() -> Result<Credentials> {
     Ok(Credentials::keys(id.trim().to_string(), secret))
 }
 
-fn keys_from_terminal(prompt: &mut dyn Prompt) -> Result<Credentials> {
+pub(super) fn keys_from_terminal(prompt: &mut dyn Prompt) -> Result<Credentials> {
     let id = prompt.ask("Enter Access Key ID: ", false)?;
     let secret = prompt.ask("Enter Secret Access Key: ", true)?;
     let (id, secret) = (id.trim(), secret.trim());

@@ -6,14 +6,18 @@ mod alias;
 mod clear;
 pub mod compat;
 mod completion;
+mod config;
 mod credentials;
+mod doctor;
 mod exec;
 mod export;
 mod import;
 mod list;
 mod login;
+mod pick;
 mod remove;
 mod rotate;
+mod setup;
 mod show;
 mod signin;
 mod sso;
@@ -29,6 +33,7 @@ pub(crate) use crate::output::print;
 pub(crate) use crate::paths::display_path;
 use crate::settings::Settings;
 use crate::store::{self, Store};
+pub use pick::pick_missing_profile;
 
 /// Runs one command; `Ok` holds the exit status (a command run under `exec --server` gives
 /// its own).
@@ -72,6 +77,9 @@ fn run_command(cli: Cli) -> Result<u8> {
         Command::Sso(command) => sso::run(&context, &command),
         Command::Signin(args) => signin::run_signin(&context, &args),
         Command::Signout(args) => signin::run_signout(&context, &args),
+        Command::Setup(args) => setup::run(&context, &args),
+        Command::Config(command) => config::run(&context, &command),
+        Command::Doctor(args) => return doctor::run(&context, &args),
     };
     done.map(|()| 0)
 }

@@ -5,9 +5,11 @@
 //! config file. No room here imports from `commands/` or `cli.rs`, the rooms above it.
 
 pub mod edit;
+pub mod editor;
 pub mod parse;
 pub mod profiles;
 pub mod resolve;
+pub mod roles;
 
 use std::io;
 use std::path::{Path, PathBuf};

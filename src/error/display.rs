@@ -198,6 +198,11 @@ impl fmt::Display for Error {
             ),
             Error::Importable { error, .. } => write!(f, "{error}"),
             Error::Pass { problem, .. } => write!(f, "the pass backend failed: {problem}"),
+            Error::ConfigEdit { problem, .. } => write!(f, "{problem}"),
+            Error::NotIamUser { profile, arn, .. } => write!(
+                f,
+                "the keys of `{profile}` are not an IAM user's: AWS says they are `{arn}`"
+            ),
             Error::ImportSource {
                 source, problem, ..
             } => {

@@ -126,6 +126,14 @@ impl Error {
             Error::AddToSourcedProfile { source, .. } => {
                 Some(format!("add the keys to the source instead: `vault add {source}`"))
             }
+            Error::ConfigEdit { hint, .. } => hint.clone(),
+            Error::NotIamUser { profile, stored, .. } => Some(if *stored {
+                format!(
+                    "vault setup is for an IAM user's long-lived keys; replace them with `vault remove {profile}` and `vault setup {profile}`"
+                )
+            } else {
+                "nothing was stored; create an access key for your IAM user (IAM, Users, your user, Security credentials) and run setup again".to_string()
+            }),
             Error::ImportSource { hint, .. } => Some(hint.clone()),
             Error::Pass { hint, .. } => Some(hint.clone()),
             Error::AwsVaultStore { path } => Some(format!(

@@ -213,6 +213,20 @@ pub enum Error {
         store: String,
     },
     /// An import source that cannot be read at all.
+    /// `setup`, `config add-role`, `config sync`: the config was not edited (a link, a
+    /// read-only file, a value that would add a line, a team list refused). `problem` is
+    /// the whole sentence, with the file and line where known.
+    ConfigEdit {
+        problem: String,
+        hint: Option<String>,
+    },
+    /// `setup`: the keys are not an IAM user's (root, a session), so there is no user to
+    /// find an MFA device for.
+    NotIamUser {
+        profile: String,
+        arn: String,
+        stored: bool,
+    },
     ImportSource {
         source: String,
         problem: String,

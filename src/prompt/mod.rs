@@ -7,6 +7,7 @@
 mod dialog;
 mod kdialog;
 mod osascript;
+pub mod picker;
 mod signals;
 mod terminal;
 pub mod wincredui;

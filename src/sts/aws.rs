@@ -90,7 +90,7 @@ pub(crate) fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpC
     })
 }
 
-fn client(
+pub(super) fn client(
     region: Option<&str>,
     endpoint: Option<&str>,
     credentials: Option<&Credentials>,

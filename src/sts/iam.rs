@@ -1,7 +1,10 @@
-//! IAM for `vault rotate`: whose keys these are, a new access key, deleting the old one.
+//! IAM for `vault rotate`: whose keys these are, a new access key, deleting the old one; for
+//! `vault setup` and `vault doctor`: the user's MFA devices, its access keys and their age,
+//! and GetCallerIdentity with the response's `Date` (the clock check).
 //! With `aws.rs`, the only module that knows the AWS SDK.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::config::timeout::TimeoutConfig;
@@ -110,6 +113,49 @@ impl Iam {
             .map_err(|e| self.error("iam.DeleteAccessKey", e.into()))
     }
 
+    /// The serial numbers (ARNs) of the MFA devices assigned to `user` (the caller when
+    /// `None`), as IAM lists them.
+    pub fn mfa_devices(&self, user: Option<&str>) -> Result<Vec<String>> {
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .list_mfa_devices()
+                    .set_user_name(user.map(str::to_string))
+                    .send(),
+            )
+            .map_err(|e| self.error("iam.ListMFADevices", e.into()))?;
+        Ok(out
+            .mfa_devices()
+            .iter()
+            .map(|device| device.serial_number().to_string())
+            .collect())
+    }
+
+    /// The access keys of `user` (the caller when `None`): id, `Active`/`Inactive`, created.
+    pub fn access_keys(&self, user: Option<&str>) -> Result<Vec<AccessKey>> {
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .list_access_keys()
+                    .set_user_name(user.map(str::to_string))
+                    .send(),
+            )
+            .map_err(|e| self.error("iam.ListAccessKeys", e.into()))?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .map(|key| AccessKey {
+                id: key.access_key_id().unwrap_or_default().to_string(),
+                active: key.status().is_some_and(|s| s.as_str() == "Active"),
+                created: key
+                    .create_date()
+                    .and_then(|date| SystemTime::try_from(*date).ok()),
+            })
+            .collect())
+    }
+
     fn error(&self, operation: &'static str, failure: Failure) -> Error {
         let endpoint = || {
             self.endpoint
@@ -144,5 +190,87 @@ impl Iam {
                 message,
             },
         }
+    }
+}
+
+/// One access key, as ListAccessKeys describes it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub active: bool,
+    pub created: Option<SystemTime>,
+}
+
+/// Who the credentials belong to, and when STS says it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub arn: String,
+    pub account: String,
+    /// The response's `Date` header: STS's clock, to the second.
+    pub date: Option<SystemTime>,
+}
+
+/// GetCallerIdentity, keeping the response's `Date` (for `doctor`'s clock check). Refused
+/// keys are named as `source`'s.
+pub fn caller_identity_dated(
+    credentials: &Credentials,
+    region: Option<&str>,
+    endpoint: Option<&str>,
+    source: &str,
+) -> Result<Identity> {
+    let client = aws::client(region, endpoint, Some(credentials), aws::attempt_timeout()?);
+    let date = DateHeader::default();
+    let seen = date.0.clone();
+    let out = aws::runtime()
+        .block_on(
+            client
+                .get_caller_identity()
+                .customize()
+                .interceptor(date)
+                .send(),
+        )
+        .map_err(|e| {
+            Failure::from(e).into_plain_error("sts.GetCallerIdentity", endpoint, source)
+        })?;
+    let date = seen
+        .lock()
+        .ok()
+        .and_then(|text| text.clone())
+        .and_then(|text| {
+            aws_smithy_types::DateTime::from_str(
+                &text,
+                aws_smithy_types::date_time::Format::HttpDate,
+            )
+            .ok()
+        })
+        .and_then(|date| SystemTime::try_from(date).ok());
+    Ok(Identity {
+        arn: out.arn.unwrap_or_default(),
+        account: out.account.unwrap_or_default(),
+        date,
+    })
+}
+
+/// Keeps the `Date` header of the response (the last attempt's).
+#[derive(Debug, Default)]
+struct DateHeader(Arc<Mutex<Option<String>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for DateHeader {
+    fn name(&self) -> &'static str {
+        "vault::DateHeader"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(date) = context.response().headers().get("date")
+            && let Ok(mut seen) = self.0.lock()
+        {
+            *seen = Some(date.to_string());
+        }
+        Ok(())
     }
 }
