@@ -67,10 +67,20 @@ fn the_warm_path_runs_without_vault_full_and_answers_as_it_does() {
         &["--version", "--verbose"],
         &["version"],
     ] {
-        let warm = run(&world, &lone, args);
-        let whole = run(&world, full, args);
-        assert_eq!(warm.ok(), whole.ok(), "{args:?}");
-        assert_eq!(warm.stderr, whole.stderr, "{args:?}");
+        // `list` prints the time left to the second, so two runs can straddle a second
+        // boundary: a real difference shows in every one of three tries, that one in one.
+        let mut tries = 0;
+        loop {
+            let warm = run(&world, &lone, args);
+            let whole = run(&world, full, args);
+            tries += 1;
+            if tries < 3 && (warm.stdout != whole.stdout || warm.stderr != whole.stderr) {
+                continue;
+            }
+            assert_eq!(warm.ok(), whole.ok(), "{args:?}");
+            assert_eq!(warm.stderr, whole.stderr, "{args:?}");
+            break;
+        }
     }
     let json = run(
         &world,
@@ -601,10 +611,20 @@ fn the_file_store_on_a_session_bus_is_served_once_recorded() {
         &["list"],
         &["list", "--sessions"],
     ] {
-        let warm = run(&world, &lone, args);
-        let whole = run(&world, full, args);
-        assert_eq!(warm.ok(), whole.ok(), "{args:?}");
-        assert_eq!(warm.stderr, whole.stderr, "{args:?}");
+        // `list` prints the time left to the second, so two runs can straddle a second
+        // boundary: a real difference shows in every one of three tries, that one in one.
+        let mut tries = 0;
+        loop {
+            let warm = run(&world, &lone, args);
+            let whole = run(&world, full, args);
+            tries += 1;
+            if tries < 3 && (warm.stdout != whole.stdout || warm.stderr != whole.stderr) {
+                continue;
+            }
+            assert_eq!(warm.ok(), whole.ok(), "{args:?}");
+            assert_eq!(warm.stderr, whole.stderr, "{args:?}");
+            break;
+        }
     }
     assert_eq!(
         aws_env(&world, &lone, "readonly"),
