@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::federation::FakeFederation;
 use support::signin::FakeSignin;
-use support::{Home, Moto, PASSPHRASE, Run, python, wait_all};
+use support::{Home, Moto, PASSPHRASE, Run, bounded, python, wait_all};
 
 const REFRESH: &str = "CreateOAuth2Token.refresh_token";
 
@@ -598,30 +598,6 @@ with open(os.path.join(here, "mallory.out"), "w") as f:
     f.write(out.stdout + out.stderr)
 urllib.request.urlopen(page, timeout=30).read()
 "#;
-
-/// Runs `command`, killing it if it takes longer than `limit`.
-fn bounded(mut command: std::process::Command, limit: Duration) -> Run {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (done, outcome) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    match outcome.recv_timeout(limit) {
-        Ok(output) => Run::from(output.unwrap()),
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
-            panic!("vault did not end within {limit:?}");
-        }
-    }
-}
 
 impl SignedIn {
     /// The seed's config with `gds-users` not yet signed in, and a `BROWSER` that signs in.

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use support::federation::FakeFederation;
-use support::{FakeSso, Run, World, python, wait_all};
+use support::{FakeSso, Run, World, bounded, python, wait_all};
 
 const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
@@ -1065,31 +1065,6 @@ fn console_login_with_an_sso_profile_and_a_role_on_top() {
 }
 
 // ---- Security review 2: findings 1, 5, 6, 7 and the flow choice (issue 12) ----------------
-
-/// `command`'s output, or a failure (after killing it) if it runs longer than `limit`: a
-/// hang is the bug some of these tests look for.
-fn bounded(mut command: std::process::Command, limit: Duration) -> Run {
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (done, outcome) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    match outcome.recv_timeout(limit) {
-        Ok(output) => Run::from(output.unwrap()),
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
-            panic!("vault did not end within {limit:?}");
-        }
-    }
-}
 
 /// A browser that plays the review's mallory first: it follows vault's local page to the
 /// sign-in page (reading `state` there, as only the person's own browser can now), sends

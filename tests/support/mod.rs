@@ -564,3 +564,26 @@ pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClie
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()
 }
+
+/// `command`'s output, or a failure (after killing it) if it runs longer than `limit`: a
+/// hang is the bug some tests look for.
+pub fn bounded(mut command: Command, limit: Duration) -> Run {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match outcome.recv_timeout(limit) {
+        Ok(output) => Run::from(output.unwrap()),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("vault did not end within {limit:?}");
+        }
+    }
+}
