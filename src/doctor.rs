@@ -100,43 +100,64 @@ pub fn plaintext_keys(path: &str, profiles: &[String]) -> Vec<Check> {
         .collect()
 }
 
-/// An aws-vault store that holds keys vault does not have.
+/// An aws-vault store found here, and what of it vault lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsVaultStore {
-    /// aws-vault's backend name (`file`, `keychain`, `secret-service`, `pass`, ...).
+    /// aws-vault's backend name, as `--from` takes it (`file`, `secret-service`, `pass`, ...).
     pub backend: String,
-    /// Where it is, as shown.
+    /// What and where it is, as shown: "file store `~/.awsvault/keys`".
     pub location: String,
-    /// Profiles with keys there and none in vault.
-    pub missing: Vec<String>,
+    /// What `--from BACKEND` also needs to find it (` --dir …`), or nothing.
+    pub flags: String,
+    /// Profiles with keys there and none in vault; or why its names cannot be read without
+    /// unlocking it.
+    pub missing: Result<Vec<String>, String>,
 }
 
 pub fn aws_vault_stores(stores: &[AwsVaultStore]) -> Vec<Check> {
-    let waiting: Vec<_> = stores.iter().filter(|s| !s.missing.is_empty()).collect();
+    let waiting: Vec<_> = stores
+        .iter()
+        .filter(|s| s.missing.as_ref().map_or(true, |m| !m.is_empty()))
+        .collect();
     if waiting.is_empty() {
-        return vec![check(
-            "aws-vault-store",
-            Status::Ok,
-            "",
-            "no aws-vault store holds keys that vault lacks",
-            None,
-        )];
+        let message = if stores.is_empty() {
+            "no aws-vault store holds keys that vault lacks (none found)".to_string()
+        } else {
+            let looked: Vec<&str> = stores.iter().map(|s| s.location.as_str()).collect();
+            format!(
+                "no aws-vault store holds keys that vault lacks (looked in aws-vault's {})",
+                looked.join(", ")
+            )
+        };
+        return vec![check("aws-vault-store", Status::Ok, "", message, None)];
     }
     waiting
         .iter()
         .map(|store| {
-            check(
-                "aws-vault-store",
-                Status::Warn,
-                store.location.as_str(),
-                format!(
-                    "aws-vault's {} store `{}` has keys not imported: {}",
-                    store.backend,
-                    store.location,
-                    list(&store.missing)
+            let import = format!(
+                "vault import aws-vault --from {}{}",
+                store.backend, store.flags
+            );
+            match &store.missing {
+                Ok(missing) => check(
+                    "aws-vault-store",
+                    Status::Warn,
+                    store.location.as_str(),
+                    format!(
+                        "aws-vault's {} has keys not imported: {}",
+                        store.location,
+                        list(missing)
+                    ),
+                    Some(import),
                 ),
-                Some(format!("vault import aws-vault --from {}", store.backend)),
-            )
+                Err(why) => check(
+                    "aws-vault-store",
+                    Status::NotChecked,
+                    store.location.as_str(),
+                    format!("aws-vault's {} was not looked into: {why}", store.location),
+                    Some(format!("{import} --dry-run")),
+                ),
+            }
         })
         .collect()
 }
@@ -758,19 +779,41 @@ mod tests {
 
     #[test]
     fn aws_vault_stores_with_missing_keys_warn() {
-        let store = |missing: &[&str]| AwsVaultStore {
-            backend: "file".into(),
-            location: "~/.awsvault/keys".into(),
-            missing: missing.iter().map(|m| m.to_string()).collect(),
+        let store = |missing: Result<&[&str], &str>| AwsVaultStore {
+            backend: "pass".into(),
+            location: "pass store `~/.password-store` (prefix `aws-vault`)".into(),
+            flags: " --pass-prefix aws-vault".into(),
+            missing: missing
+                .map(|m| m.iter().map(|m| m.to_string()).collect())
+                .map_err(str::to_string),
         };
-        assert_eq!(aws_vault_stores(&[store(&[])])[0].status, Status::Ok);
-        let warn = &aws_vault_stores(&[store(&["a", "b"])])[0];
+        let ok = &aws_vault_stores(&[store(Ok(&[]))])[0];
+        assert_eq!(
+            (ok.status, ok.message.as_str()),
+            (
+                Status::Ok,
+                "no aws-vault store holds keys that vault lacks (looked in aws-vault's pass store `~/.password-store` (prefix `aws-vault`))"
+            )
+        );
+        assert_eq!(
+            aws_vault_stores(&[])[0].message,
+            "no aws-vault store holds keys that vault lacks (none found)"
+        );
+        let warn = &aws_vault_stores(&[store(Ok(&["a", "b"]))])[0];
         assert_eq!(
             (warn.status, warn.message.as_str(), warn.fix.as_deref()),
             (
                 Status::Warn,
-                "aws-vault's file store `~/.awsvault/keys` has keys not imported: `a`, `b`",
-                Some("vault import aws-vault --from file")
+                "aws-vault's pass store `~/.password-store` (prefix `aws-vault`) has keys not imported: `a`, `b`",
+                Some("vault import aws-vault --from pass --pass-prefix aws-vault")
+            )
+        );
+        let locked = &aws_vault_stores(&[store(Err("it is locked"))])[0];
+        assert_eq!(
+            (locked.status, locked.fix.as_deref()),
+            (
+                Status::NotChecked,
+                Some("vault import aws-vault --from pass --pass-prefix aws-vault --dry-run")
             )
         );
     }

@@ -144,6 +144,15 @@ fn read_only_and_linked_configs_are_refused_and_untouched() {
         );
         assert_eq!(config_of(&home), "[profile gds-users]\n");
     }
+    // `vault signin` of a profile with no section would write `login_session`: refused
+    // before any browser opens or anything is asked.
+    let run = home.run(["signin", "fresh"]);
+    assert!(
+        run.fails()
+            .starts_with("error: vault will not rewrite `~/.aws/config`: it is read-only\n"),
+        "{run:#?}"
+    );
+    assert_eq!(config_of(&home), "[profile gds-users]\n");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 
     let real = home.write("dotfiles/aws-config", "[profile gds-users]\n");
@@ -163,6 +172,45 @@ fn read_only_and_linked_configs_are_refused_and_untouched() {
             .file_type()
             .is_symlink()
     );
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "[profile gds-users]\n"
+    );
+    // `vault add` and `vault import credentials-file` write the config the same way: a
+    // profile that would get a section is refused before its keys are stored.
+    let mut add = home.command(["add", "newcomer", "--env"]);
+    add.env("AWS_ACCESS_KEY_ID", ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    let run = Run::from(add.output().unwrap());
+    assert!(
+        run.fails()
+            .starts_with("error: vault will not rewrite `~/.aws/config`: it is a symbolic link\n"),
+        "{run:#?}"
+    );
+    home.credentials(&format!(
+        "[plain]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n"
+    ));
+    let run = home.run(["import", "credentials-file"]);
+    assert!(
+        run.fails()
+            .starts_with("error: vault will not rewrite `~/.aws/config`: it is a symbolic link\n"),
+        "{run:#?}"
+    );
+    assert_eq!(
+        home.run(["list", "--credentials"]).ok(),
+        "gds-users\n",
+        "keys were stored"
+    );
+    assert!(
+        std::fs::read_to_string(home.path().join(".aws/credentials"))
+            .unwrap()
+            .contains(SECRET)
+    );
+    // A profile the config already has needs no write: `add` works through the link.
+    let mut add = home.command(["add", "gds-users", "--env"]);
+    add.env("AWS_ACCESS_KEY_ID", ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    Run::from(add.output().unwrap()).ok();
     assert_eq!(
         std::fs::read_to_string(&real).unwrap(),
         "[profile gds-users]\n"

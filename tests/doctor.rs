@@ -326,3 +326,87 @@ fn json_is_stable() {
         "{run:?}"
     );
 }
+
+/// The AWS CLI's token for a session, as `aws sso login` leaves it in `~/.aws/sso/cache`
+/// (a name that is the SHA-1 of the session's name), ending `hours` from now.
+fn cli_token(world: &World, session: &str, start_url: &str, hours: u64, refreshable: bool) {
+    let sha1 = Command::new("sh")
+        .args([
+            "-c",
+            "printf %s \"$1\" | sha1sum | cut -c1-40",
+            "sh",
+            session,
+        ])
+        .output()
+        .unwrap();
+    let name = String::from_utf8(sha1.stdout).unwrap().trim().to_string();
+    let at = |secs: u64| {
+        let t = std::time::SystemTime::now() + std::time::Duration::from_secs(secs);
+        humantime::format_rfc3339_seconds(t).to_string()
+    };
+    let mut token = serde_json::json!({
+        "startUrl": start_url,
+        "region": "eu-west-1",
+        "accessToken": "sso-access-token-never-printed",
+        "expiresAt": at(hours * 3600),
+    });
+    if refreshable {
+        token["refreshToken"] = "sso-refresh-token-never-printed".into();
+        token["clientId"] = "client".into();
+        token["clientSecret"] = "sso-client-secret-never-printed".into();
+        token["registrationExpiresAt"] = at(30 * 86400).into();
+    }
+    let path = world
+        .home
+        .write(&format!(".aws/sso/cache/{name}.json"), &token.to_string());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// With `--offline` nothing unlocks the store, yet a file store whose key is neither cached
+/// nor in `AWS_VAULT_FILE_PASSPHRASE` is reported locked, and no passphrase is asked. SSO
+/// sign-ins the AWS CLI made are read from its cache: one ending within a day warns, one it
+/// can refresh for a month does not, and no token is printed.
+#[test]
+fn offline_a_locked_store_and_the_cli_s_sso_tokens() {
+    let world = World::new();
+    let config = std::fs::read_to_string(world.home.path().join(".aws/config")).unwrap();
+    world.home.config(&format!(
+        "{config}\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\
+         [sso-session team]\nsso_start_url = https://team.awsapps.com/start\nsso_region = eu-west-1\n"
+    ));
+    cli_token(&world, "corp", "https://corp.awsapps.com/start", 3, false);
+    cli_token(&world, "team", "https://team.awsapps.com/start", 1, true);
+
+    let mut command = world.home.command(["doctor", "--offline"]);
+    command
+        .env_remove("AWS_VAULT_FILE_PASSPHRASE")
+        .env("AWS_VAULT_UNLOCK_TTL", "15m")
+        .stdin(std::process::Stdio::null());
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.status, Some(0), "{run:#?}");
+    assert_eq!(run.stderr, "", "asked or warned: {run:#?}");
+    line(
+        &run,
+        "ok",
+        "backend",
+        "the `file` backend answers; it is locked, so the next command that needs a key asks to unlock it",
+    );
+    let l = line(
+        &run,
+        "warn",
+        "sso-session",
+        "`corp`: the sign-in ends in 2h5",
+    );
+    assert_eq!(
+        fix_after(&run, l).as_deref(),
+        Some("vault sso login --sso-session corp")
+    );
+    line(&run, "ok", "sso-session", "`team`: signed in for 29d23h");
+    assert!(!run.stdout.contains("never-printed"), "{}", run.stdout);
+
+    // With the passphrase in the environment it is not locked.
+    let run = world.run(&["doctor", "--offline"]);
+    line(&run, "ok", "backend", "the `file` backend answers");
+    assert!(!run.stdout.contains("locked"), "{}", run.stdout);
+}

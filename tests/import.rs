@@ -546,15 +546,27 @@ fn secret_service_collection_then_locked() {
         &home,
         &items,
         r#"
+step doctor "$VAULT" doctor --offline
 step import "$VAULT" import aws-vault
 step list "$VAULT" list --credentials
 step again "$VAULT" import aws-vault --from secret-service
 gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
     --method org.freedesktop.Secret.Service.Lock "[objectpath '/org/freedesktop/secrets/collection/awsvault']" >/dev/null
 step locked "$VAULT" import aws-vault --from secret-service --overwrite
+step doctor_locked "$VAULT" doctor --offline
 step search secret-tool search --all profile jonsmith
 "#,
     );
+    // `vault doctor` saw them first, by name only (so `not-aws-vault` is among them), and
+    // named the import.
+    let doctor = &runs["doctor"].stdout;
+    assert!(
+        doctor.contains(
+            "warn  aws-vault-store aws-vault's Secret Service collection `awsvault` has keys not imported: `jonsmith`, `not-aws-vault`, `old-v1`, `team/dev`\n      fix: vault import aws-vault --from secret-service\n"
+        ),
+        "{doctor}"
+    );
+    assert!(!doctor.contains(SECRET), "{doctor}");
     let import = &runs["import"];
     let mut lines: Vec<&str> = import.ok().lines().collect();
     let total = lines.pop().unwrap();
@@ -573,6 +585,14 @@ step search secret-tool search --all profile jonsmith
         runs["again"]
             .ok()
             .ends_with("0 imported, 3 already in vault, 0 not imported\n")
+    );
+    // Locked, its labels still tell what vault lacks; nothing was unlocked to read them.
+    assert!(
+        runs["doctor_locked"].stdout.contains(
+            "warn  aws-vault-store aws-vault's Secret Service collection `awsvault` has keys not imported: `not-aws-vault`\n"
+        ),
+        "{:#?}",
+        runs["doctor_locked"]
     );
     let locked = &runs["locked"];
     assert_eq!(locked.status, Some(1), "{locked:#?}");
@@ -654,7 +674,8 @@ fn keyctl_store_in_the_session_keyring() {
         ));
     }
     script.push_str(
-        r#""$VAULT" --debug import aws-vault --from keyctl
+        r#""$VAULT" doctor --offline | grep -A1 aws-vault-store
+"$VAULT" --debug import aws-vault --from keyctl
 echo "rc=$?"
 keyctl pipe %user:gds-users | cmp -s - "$IN/0" && echo "gds-users unchanged"
 keyctl pipe %user:notes | cmp -s - "$IN/2" && echo "notes unchanged"
@@ -667,9 +688,13 @@ keyctl pipe %user:notes | cmp -s - "$IN/2" && echo "notes unchanged"
         .env("VAULT", env!("CARGO_BIN_EXE_vault"))
         .env("IN", input.path());
     let run = Run::from(command.output().unwrap());
+    // `vault doctor` first named what the keyring holds, by description only (so `notes`
+    // too, though its payload is no credential; the long names are passed over).
     assert_eq!(
         run.ok(),
-        "gds-users: imported\nteam/dev: imported\n2 imported, 0 already in vault, 0 not imported\n\
+        "warn  aws-vault-store aws-vault's kernel keyring `aws-vault` has keys not imported: `gds-users`, `notes`, `team/dev`\n      \
+         fix: vault import aws-vault --from keyctl\n\
+         gds-users: imported\nteam/dev: imported\n2 imported, 0 already in vault, 0 not imported\n\
          rc=0\ngds-users unchanged\nnotes unchanged\n"
     );
     for expected in [
@@ -779,8 +804,13 @@ step processes pgrep -s "$sid" -x kwalletd5
         r#"
 step nowallet "$VAULT" import aws-vault --from kwallet
 "$PY" "$AVS" kwallet <"$OUT/items.json" >"$OUT/fixture.log" 2>&1 || { cat "$OUT/fixture.log" >&2; exit 96; }
+step doctor "$VAULT" doctor --offline
 step import "$VAULT" --debug import aws-vault --from kwallet
 step again "$VAULT" import aws-vault --from kwallet
+step doctor_after "$VAULT" doctor --offline
+dbus-send --session --print-reply --dest=org.kde.kwalletd5 /modules/kwalletd5 \
+    org.kde.KWallet.close string:aws-vault boolean:true >/dev/null
+step doctor_closed "$VAULT" doctor --offline
 "#,
     );
     let runs = on_private_bus(&home, out, &script);
@@ -808,6 +838,29 @@ step again "$VAULT" import aws-vault --from kwallet
         "{nowallet:#?}"
     );
 
+    // `vault doctor` named the entries by name only (so `notes` too), from the open wallet.
+    assert!(
+        runs["doctor"].stdout.contains(
+            "warn  aws-vault-store aws-vault's KWallet wallet `aws-vault` has keys not imported: `jonsmith`, `notes`, `team/dev`\n      fix: vault import aws-vault --from kwallet\n"
+        ),
+        "{:#?}",
+        runs["doctor"]
+    );
+    assert!(
+        runs["doctor_after"]
+            .stdout
+            .contains("has keys not imported: `notes`\n"),
+        "{:#?}",
+        runs["doctor_after"]
+    );
+    // A closed wallet is not opened (that would ask for its password): not checked.
+    assert!(
+        runs["doctor_closed"].stdout.contains(
+            "skip  aws-vault-store aws-vault's KWallet wallet `aws-vault` was not looked into: the wallet is closed, and vault does not ask for its password here\n      fix: vault import aws-vault --from kwallet --dry-run\n"
+        ),
+        "{:#?}",
+        runs["doctor_closed"]
+    );
     let import = &runs["import"];
     assert_eq!(
         import.ok(),
@@ -930,6 +983,19 @@ fn pass_store_with_a_prefix() {
     store.insert("email/work", "hunter2");
     let before = snapshot(&store.dir);
     let home = store.home;
+
+    // `vault doctor` finds the store's `aws-vault` folder and names what is in it by file
+    // name (nothing decrypted: no `pass` runs, it is not on this PATH).
+    let mut doctor = home.command(["doctor", "--offline"]);
+    doctor.env("PATH", "/nowhere");
+    let run = Run::from(doctor.output().unwrap());
+    assert!(
+        run.stdout.contains(
+            "warn  aws-vault-store aws-vault's pass store `~/.password-store` (prefix `aws-vault`) has keys not imported: `jonsmith`, `old-v1`, `team/dev`\n      fix: vault import aws-vault --from pass --pass-prefix aws-vault\n"
+        ),
+        "{run:#?}"
+    );
+    assert_eq!(snapshot(&store.dir), before);
 
     let run = home.run([
         "import",

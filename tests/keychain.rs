@@ -87,8 +87,28 @@ fn secret_service_add_list_remove() {
             format!("{ss} list --credentials"),
             "secret-tool lookup service vault-aws username keys:p1".to_string(),
             "secret-tool search --all service vault-aws".to_string(),
+            // `doctor --offline` tells a locked collection from an open one, and asks nothing.
+            format!("{ss} doctor --offline </dev/null"),
+            "gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
+             --method org.freedesktop.Secret.Service.Lock \"[objectpath '/org/freedesktop/secrets/collection/login']\""
+                .to_string(),
+            format!("{ss} doctor --offline </dev/null"),
         ],
     );
+    let open = first[7].stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        open, "ok    backend         the `secret-service` backend answers",
+        "{:#?}",
+        first[7]
+    );
+    let locked = first[9].stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        locked,
+        "ok    backend         the `secret-service` backend answers; it is locked, so the next command that needs a key asks to unlock it",
+        "{:#?}",
+        first[9]
+    );
+    assert_eq!(first[9].stderr, "", "{:#?}", first[9]);
     assert_prints(&first[0], "Added credentials to profile \"p1\" in vault\n");
     assert_eq!(first[0].stderr, "", "no warnings for well-formed keys");
     assert_prints(&first[1], "p1\n");

@@ -561,7 +561,7 @@ fn the_picker_filters_picks_and_remembers() {
     let (status, same, screen) = tmux.finish();
     assert_eq!((status, same), (1, true), "{screen}");
     assert!(
-        screen.contains("error: `Profile` was cancelled"),
+        screen.contains("error: no profile was picked: the list was closed"),
         "{screen}"
     );
     drop(tmux);

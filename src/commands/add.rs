@@ -33,6 +33,15 @@ pub fn run(context: &super::Context, args: &AddArgs) -> Result<()> {
             source: source.to_string(),
         });
     }
+    let in_config = config
+        .profiles
+        .get(profile)
+        .is_some_and(|p| p.origin.file == FileKind::Config);
+    let add_section = !args.no_add_config && !in_config;
+    if add_section {
+        // Refused before the keys are asked for: nothing is stored.
+        crate::config::edit::check(&config.config_path)?;
+    }
     let keys = if args.env {
         keys_from_env()?
     } else {
@@ -50,12 +59,8 @@ pub fn run(context: &super::Context, args: &AddArgs) -> Result<()> {
     let cleared = store::remove_sessions(store.as_mut(), |key| key.source == profile)?;
     crate::debug!("cleared {cleared} sessions made from the old keys of `{profile}`");
 
-    let in_config = config
-        .profiles
-        .get(profile)
-        .is_some_and(|p| p.origin.file == FileKind::Config);
     // `--add-config` is the default; `--no-add-config` (the last of the two given) turns it off.
-    if !args.no_add_config && !in_config {
+    if add_section {
         append_section(&config.config_path, profile)?;
     }
     super::print(&format!(

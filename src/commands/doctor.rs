@@ -52,12 +52,14 @@ pub fn run(context: &Context, args: &DoctorArgs) -> Result<u8> {
         Resolver::new(&config.profiles, &stored).profile(profile, &Overrides::default())?;
     }
 
+    // Before the online checks, which may unlock it.
+    let locked = store.as_ref().ok().and_then(|store| store.locked());
     let mut report: Vec<Check> = Vec::new();
     report.extend(checks::plaintext_keys(
         &display_path(&config.credentials_path),
         &plaintext(&config, &wanted),
     ));
-    report.extend(checks::aws_vault_stores(&aws_vault_stores(keyed)));
+    report.extend(checks::aws_vault_stores(&aws_vault_stores(&config, keyed)));
     report.extend(checks::modes(&modes(&config, &settings.file_dir)));
     report.extend(checks::profiles(&profile_facts(&config, keyed, &wanted)));
     report.extend(checks::sso_sessions(
@@ -79,7 +81,7 @@ pub fn run(context: &Context, args: &DoctorArgs) -> Result<u8> {
     let state = match (&store, &listing) {
         (Err(e), _) => Backend::Unavailable(e.to_string()),
         (Ok(_), Err(e)) => Backend::Unavailable(e.clone()),
-        _ if asked.get() => Backend::Locked,
+        _ if asked.get() || locked == Some(true) => Backend::Locked,
         _ => Backend::Answers,
     };
     report.insert(0, checks::backend(&backend_name, &state));
@@ -116,30 +118,28 @@ fn plaintext(config: &Config, wanted: &dyn Fn(&str) -> bool) -> Vec<String> {
         .collect()
 }
 
-/// aws-vault's file store (`~/.awsvault/keys`): credential names vault's store lacks.
-/// Only file names are read: nothing is decrypted.
-fn aws_vault_stores(listing: &Listing) -> Vec<checks::AwsVaultStore> {
-    let Some(home) = dirs::home_dir() else {
-        return Vec::new();
-    };
-    let dir = home.join(".awsvault/keys");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut missing: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .map(|name| name.replace("%2F", "/").replace("%25", "%"))
-        .filter(|name| crate::import::kind(name) == crate::import::Kind::Credential)
-        .filter(|name| !listing.has_keys(name))
-        .collect();
-    missing.sort();
-    vec![checks::AwsVaultStore {
-        backend: "file".to_string(),
-        location: display_path(&dir),
-        missing,
-    }]
+/// Every aws-vault store found here (by name only: nothing decrypted, no daemon started)
+/// and the credentials in it that vault's store lacks. In a store aws-vault shares with
+/// other secrets (a whole password store), only profiles' names count.
+fn aws_vault_stores(config: &Config, listing: &Listing) -> Vec<checks::AwsVaultStore> {
+    crate::import::inventory::holdings()
+        .into_iter()
+        .map(|holding| {
+            let missing = holding.names.map(|names| {
+                names
+                    .into_iter()
+                    .filter(|name| !listing.has_keys(name))
+                    .filter(|name| !holding.shared || config.profiles.get(name).is_some())
+                    .collect()
+            });
+            checks::AwsVaultStore {
+                backend: holding.from.to_string(),
+                location: holding.location,
+                flags: holding.flags,
+                missing,
+            }
+        })
+        .collect()
 }
 
 fn modes(config: &Config, store_dir: &Path) -> Vec<PathMode> {
@@ -204,8 +204,9 @@ fn profile_facts(
         .collect()
 }
 
-/// Each `[sso-session]` and when its token in vault's store ends (read from the listing:
-/// no passphrase, no secret).
+/// Each `[sso-session]` and when its sign-in ends: the later of its token in vault's store
+/// (read from the listing: no passphrase) and the AWS CLI's in `~/.aws/sso/cache`. No secret
+/// is printed.
 fn sso_facts(config: &Config, listing: &Listing) -> Vec<checks::SsoFacts> {
     config
         .profiles
@@ -223,11 +224,23 @@ fn sso_facts(config: &Config, listing: &Listing) -> Vec<checks::SsoFacts> {
             };
             let ends = session.as_ref().and_then(|session| {
                 let id = crate::sso::cache::entry(session);
-                listing
+                let stored = listing
                     .entries
                     .iter()
                     .find(|e| e.id == id)
-                    .and_then(|e| e.expiration)
+                    .and_then(|e| e.expiration);
+                // The AWS CLI's own token for it, which vault also uses: until its
+                // registration ends when it can be refreshed, else until it expires.
+                let now = crate::store::now();
+                let shared = crate::sso::cache::read_shared(session)
+                    .ok()
+                    .flatten()
+                    .map(|token| match token.registration_expires_at {
+                        Some(until) if token.refreshable(now) => until,
+                        _ => token.expires_at,
+                    });
+                stored
+                    .max(shared)
                     .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
             });
             checks::SsoFacts {

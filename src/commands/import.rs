@@ -63,6 +63,17 @@ fn credentials_file(context: &Context, args: &ImportCredentialsFileArgs) -> Resu
     let rewrite = !args.keep && !args.dry_run;
     credentials_file::check(&path, rewrite)?;
     let mut source = credentials_file::read(&path)?;
+    let unlisted = |found: &import::Found| {
+        config
+            .profiles
+            .get(&found.name)
+            .is_none_or(|p| p.origin.file != crate::config::FileKind::Config)
+    };
+    if rewrite && source.found.iter().any(unlisted) {
+        // A moved profile gets a section in the config: one vault will not edit is refused
+        // before anything is imported.
+        crate::config::edit::check(&config.config_path)?;
+    }
     let mut store = context.store()?;
     if rewrite && source.has_keys() {
         // The passphrase may take the person a while: the text to rewrite is read after it,

@@ -104,6 +104,11 @@ pub fn run_signin(context: &super::Context, args: &SigninArgs) -> Result<()> {
     let listing = store.list()?;
     let stored = |name: &str| listing.has_keys(name);
     let target = target(&config, &stored, &args.profile)?;
+    if target.session.is_none() {
+        // `login_session` will be written: a config vault will not edit is refused before
+        // the browser opens.
+        crate::config::edit::check(&config.config_path)?;
+    }
     let region = args
         .region
         .clone()

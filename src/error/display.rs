@@ -166,6 +166,7 @@ impl fmt::Display for Error {
             Error::PromptCancelled { driver, question } => {
                 write!(f, "`{question}` was cancelled in the {driver} dialog")
             }
+            Error::PickCancelled => write!(f, "no profile was picked: the list was closed"),
             Error::PromptProgramMissing {
                 driver,
                 program,

@@ -151,6 +151,8 @@ pub enum Error {
         driver: &'static str,
         question: String,
     },
+    /// The profile picker was closed with Esc or Ctrl-D.
+    PickCancelled,
     PromptProgramMissing {
         driver: &'static str,
         program: &'static str,

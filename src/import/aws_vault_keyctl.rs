@@ -149,3 +149,23 @@ pub fn read() -> Result<Vec<Found>> {
     }
     Ok(found)
 }
+
+/// The credential names in the `aws-vault` keyring, for `vault doctor`: descriptions only,
+/// no payload read. `None` when there is no such keyring.
+pub fn names() -> Option<std::result::Result<Vec<String>, String>> {
+    let ring = find()?;
+    let Some(ids) = links(ring) else {
+        return Some(Err(
+            "the kernel does not let vault read the keyring's entries".to_string(),
+        ));
+    };
+    let mut names: Vec<String> = ids
+        .into_iter()
+        .filter_map(|id| match describe(id)? {
+            (KeyType::User, name) if super::kind(&name) == super::Kind::Credential => Some(name),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    Some(Ok(names))
+}

@@ -131,3 +131,48 @@ fn entries(wallet: &Proxy<&Connection>, handle: i32) -> Result<Vec<Found>> {
     }
     Ok(found)
 }
+
+/// How long `vault doctor` waits for kwalletd to hand over an open wallet.
+const NAMES_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The credential names in the wallet's `aws-vault` folder, for `vault doctor`: entry names
+/// only, no entry read. The wallet is asked for only when it is already open, so no password
+/// is asked; a closed one is `Some(Err(why))`. `None` when kwalletd is not running or there is
+/// no such wallet or folder.
+pub fn names() -> Option<std::result::Result<Vec<String>, String>> {
+    let (connection, name, path) = connect().ok()?;
+    let wallet = connection.with_proxy(name, path, NAMES_TIMEOUT);
+    let (wallets,): (Vec<String>,) = wallet.method_call(INTERFACE, "wallets", ()).ok()?;
+    if !wallets.iter().any(|w| w == WALLET) {
+        return None;
+    }
+    let (missing,): (bool,) = wallet
+        .method_call(INTERFACE, "folderDoesNotExist", (WALLET, FOLDER))
+        .ok()?;
+    if missing {
+        return None;
+    }
+    let open: std::result::Result<(bool,), _> = wallet.method_call(INTERFACE, "isOpen", (WALLET,));
+    if !matches!(open, Ok((true,))) {
+        return Some(Err(
+            "the wallet is closed, and vault does not ask for its password here".to_string(),
+        ));
+    }
+    let handle =
+        match wallet.method_call::<(i32,), _, _, _>(INTERFACE, "open", (WALLET, 0i64, APP_ID)) {
+            Ok((handle,)) if handle >= 0 => handle,
+            _ => return Some(Err("kwalletd did not hand over the open wallet".to_string())),
+        };
+    let listed: std::result::Result<(Vec<String>,), _> =
+        wallet.method_call(INTERFACE, "entryList", (handle, FOLDER, APP_ID));
+    let _: std::result::Result<(i32,), _> =
+        wallet.method_call(INTERFACE, "close", (handle, false, APP_ID));
+    Some(match listed {
+        Ok((mut keys,)) => {
+            keys.retain(|key| super::kind(key) == Kind::Credential);
+            keys.sort();
+            Ok(keys)
+        }
+        Err(e) => Err(format!("kwalletd does not answer: {e}")),
+    })
+}

@@ -105,3 +105,26 @@ pub fn read(cmd: &str, dir: &Path, prefix: &str) -> Result<Vec<Found>> {
     }
     Ok(found)
 }
+
+/// The credential names under `<dir>/<prefix>`, for `vault doctor`: file names only, nothing
+/// decrypted, no `pass` run. `None` when there is no such folder.
+pub fn names_in(dir: &Path, prefix: &str) -> Option<std::result::Result<Vec<String>, String>> {
+    let prefix = prefix.trim_matches('/');
+    let root = if prefix.is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(prefix)
+    };
+    if !std::fs::symlink_metadata(&root).is_ok_and(|m| m.is_dir()) {
+        return None;
+    }
+    let mut keys = Vec::new();
+    if let Err(e) = names(&root, "", &mut keys) {
+        return Some(Err(format!(
+            "cannot read `{}`: {e}",
+            crate::paths::display_path(&root)
+        )));
+    }
+    keys.retain(|key| super::kind(key) == Kind::Credential);
+    Some(Ok(keys))
+}

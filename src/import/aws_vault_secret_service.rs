@@ -145,3 +145,42 @@ pub fn read() -> Result<Vec<Found>> {
     }
     Ok(found)
 }
+
+/// The credential names in aws-vault's collection, for `vault doctor`: labels only, no
+/// secret read and nothing unlocked. `None` when there is no Secret Service or no such
+/// collection; `Some(Err(why))` when it is there but its names cannot be read (locked).
+pub fn names() -> Option<std::result::Result<Vec<String>, String>> {
+    let connection = connect().ok()?;
+    if !collections(&connection)
+        .ok()?
+        .iter()
+        .any(|p| &**p == COLLECTION)
+    {
+        return None;
+    }
+    let collection = connection.with_proxy(SERVICE, COLLECTION, TIMEOUT);
+    let locked: bool = collection
+        .get("org.freedesktop.Secret.Collection", "Locked")
+        .unwrap_or(true);
+    let items: Vec<Path<'static>> =
+        match collection.get("org.freedesktop.Secret.Collection", "Items") {
+            Ok(items) => items,
+            Err(e) => return Some(Err(format!("the collection does not answer: {e}"))),
+        };
+    let mut names = Vec::new();
+    for path in items {
+        let item = connection.with_proxy(SERVICE, path, TIMEOUT);
+        match item.get::<String>("org.freedesktop.Secret.Item", "Label") {
+            Ok(label) if super::kind(&label) == Kind::Credential => names.push(label),
+            Ok(_) => {}
+            Err(_) if locked => return Some(Err("the collection is locked".to_string())),
+            Err(e) => return Some(Err(format!("an item does not answer: {e}"))),
+        }
+    }
+    if locked && names.is_empty() {
+        // A locked collection may hide its items: say so rather than "nothing there".
+        return Some(Err("the collection is locked".to_string()));
+    }
+    names.sort();
+    Some(Ok(names))
+}

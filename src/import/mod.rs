@@ -19,6 +19,7 @@ pub mod aws_vault_secret_service;
 pub mod aws_vault_wincred;
 pub mod by_name;
 pub mod credentials_file;
+pub mod inventory;
 pub mod vault;
 
 use base64::Engine as _;

@@ -351,10 +351,7 @@ pub fn pick(rows: &[Row]) -> Result<String> {
     let outcome = run(&tty, rows).map_err(no_terminal)?;
     match outcome {
         Ended::Outcome(Outcome::Picked(i)) => Ok(rows[i].profile.clone()),
-        Ended::Outcome(Outcome::Cancelled) => Err(Error::PromptCancelled {
-            driver: "terminal",
-            question: "Profile".to_string(),
-        }),
+        Ended::Outcome(Outcome::Cancelled) => Err(Error::PickCancelled),
         Ended::Outcome(Outcome::Interrupted) => Err(Error::Interrupted { signal: 2 }),
         Ended::Signal(signal) => Err(Error::Interrupted { signal }),
         Ended::Eof => Err(Error::NoAnswer {

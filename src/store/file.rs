@@ -519,6 +519,25 @@ impl Store for FileStore {
         self.key().map(|_| ())
     }
 
+    /// The file store is locked when it exists and neither memory, the unlock cache nor
+    /// `AWS_VAULT_FILE_PASSPHRASE` holds its key. Session files (a keychain backend's) say
+    /// nothing: their keychain does.
+    fn locked(&self) -> Option<bool> {
+        let KeyFrom::Passphrase(unlock) = &self.unlock else {
+            return None;
+        };
+        if self.key.is_some() || unlock.passphrase.is_some() {
+            return Some(false);
+        }
+        let Ok(Some(header)) = self.read_header() else {
+            return Some(false);
+        };
+        let cached = !unlock.ttl.is_zero()
+            && unlock::get(Slot::FileStore, &header.store_id)
+                .is_some_and(|key| self.check_key(&header, &key));
+        Some(!cached)
+    }
+
     fn list(&self) -> Result<Listing> {
         let mut listing = Listing::default();
         if !self.checked_dir()? {

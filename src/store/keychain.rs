@@ -170,6 +170,17 @@ impl Store for KeychainStore {
         })
     }
 
+    /// The Secret Service is locked when one of vault's items is in a locked collection
+    /// (its `SearchItems` answer, which unlocks nothing); the kernel keyring never is.
+    fn locked(&self) -> Option<bool> {
+        match self.backend {
+            #[cfg(target_os = "linux")]
+            Backend::SecretService => secret_service_locked(),
+            Backend::Keyctl => Some(false),
+            _ => None,
+        }
+    }
+
     fn remove(&mut self, id: &EntryId) -> Result<bool> {
         let existed = match self.entry(id)?.delete_credential() {
             Ok(()) => true,
@@ -179,6 +190,31 @@ impl Store for KeychainStore {
         self.update_index(|index| index.retain(|m| m.id != *id))?;
         Ok(existed)
     }
+}
+
+/// Whether a Secret Service that already runs keeps one of vault's items locked; `None`
+/// when there is no bus or no Secret Service (asking never starts one).
+#[cfg(target_os = "linux")]
+fn secret_service_locked() -> Option<bool> {
+    use std::time::Duration;
+    if !super::secret_service_running() {
+        return None;
+    }
+    let connection = dbus::blocking::Connection::new_session().ok()?;
+    let service = connection.with_proxy(
+        "org.freedesktop.secrets",
+        "/org/freedesktop/secrets",
+        Duration::from_secs(5),
+    );
+    let attributes = std::collections::HashMap::from([("service", SERVICE)]);
+    let (_, locked): (Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>) = service
+        .method_call(
+            "org.freedesktop.Secret.Service",
+            "SearchItems",
+            (attributes,),
+        )
+        .ok()?;
+    Some(!locked.is_empty())
 }
 
 /// A keyring entry in the named backend, where this platform has it.

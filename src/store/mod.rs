@@ -226,6 +226,12 @@ pub trait Store {
     fn unlock(&mut self) -> Result<()> {
         Ok(())
     }
+
+    /// Whether the next read of a secret would first ask (a passphrase, the keychain's
+    /// unlock), found without asking anything: `None` when only asking would tell.
+    fn locked(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Removes the sessions that `matches` selects, returning how many were removed.

@@ -179,6 +179,10 @@ impl Store for Gated {
         self.gate.check()?;
         self.inner.unlock()
     }
+
+    fn locked(&self) -> Option<bool> {
+        self.inner.locked()
+    }
 }
 
 /// A session-key slot reached only through the gate.
@@ -244,6 +248,10 @@ impl Store for Recording {
 
     fn unlock(&mut self) -> Result<()> {
         self.inner.unlock()
+    }
+
+    fn locked(&self) -> Option<bool> {
+        self.inner.locked()
     }
 }
 

@@ -130,6 +130,11 @@ impl Store for Split {
     fn unlock(&mut self) -> Result<()> {
         self.keychain.unlock()
     }
+
+    /// Sessions are read with a key cached for them; the keys are the keychain's.
+    fn locked(&self) -> Option<bool> {
+        self.keychain.locked()
+    }
 }
 
 #[cfg(test)]
