@@ -120,6 +120,23 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", "t", key]);
     }
 
+    /// Sends `signal` to the program the pane's script runs (vault).
+    fn signal(&self, signal: &str) {
+        let shell = self.tmux(&["display", "-p", "-t", "t", "#{pane_pid}"]);
+        let shell = shell.trim();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .expect("the pane's shell lists its children");
+        let vault = children
+            .split_whitespace()
+            .next()
+            .expect("vault is running");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), vault])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// The status vault ended with, and whether the terminal's mode was left as found.
     fn finish(&self) -> (i32, bool, String) {
         let screen = self.wait_for("tty=");
@@ -573,6 +590,18 @@ fn the_picker_filters_picks_and_remembers() {
     tmux.key("C-c");
     let (status, same, screen) = tmux.finish();
     assert_eq!((status, same), (130, true), "{screen}");
+    drop(tmux);
+
+    // A termination signal from elsewhere leaves the terminal as found too.
+    let tmux = Tmux::run(&world.home.command(["export"]), world.home.path());
+    tmux.wait_for("Profile: ");
+    tmux.signal("TERM");
+    let (status, same, screen) = tmux.finish();
+    assert_eq!((status, same), (143, true), "{screen}");
+    assert!(
+        !screen.lines().any(|l| l.starts_with("> ")),
+        "the list is wiped: {screen}"
+    );
     drop(tmux);
 
     // No terminal: the usage error it always was.
