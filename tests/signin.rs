@@ -674,6 +674,13 @@ fn signin_through_the_browser_writes_login_session_and_keeps_every_other_byte() 
     );
     // The token is in vault's store, not in the AWS CLI's folder.
     assert!(!s.cache_file().exists());
+    // `show` tells where the token is and how long its credentials last, with no passphrase.
+    let show = s.run(&["show", "signed-in-role"]).ok().to_string();
+    let line = format!(
+        "Sign-in session ({}): a token in vault's store: its credentials last 1",
+        s.session
+    );
+    assert!(show.contains(&line), "{show}");
     let arn = s.caller_arn(&["signed-in-role"]);
     assert!(arn.contains(":assumed-role/readonly/"), "{arn}");
     assert_eq!(s.fake.calls(REFRESH), 0, "15 minutes left: no refresh");
@@ -701,6 +708,12 @@ fn signin_through_the_browser_writes_login_session_and_keeps_every_other_byte() 
         err.contains("profile `gds-users` is not signed in"),
         "{err}"
     );
+    let show = s.run(&["show", "signed-in-role"]).ok().to_string();
+    let line = format!(
+        "Sign-in session ({}): not signed in; `vault signin gds-users` signs in",
+        s.session
+    );
+    assert!(show.contains(&line), "{show}");
 }
 
 #[test]
@@ -737,6 +750,14 @@ fn with_the_shared_cache_the_token_is_the_aws_clis_file_and_botocore_uses_it() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    let show = s.run(&["show", "gds-users"]).ok().to_string();
+    let file = s.cache_file();
+    let line = format!(
+        "Sign-in session ({}): a token in `~/.aws/login/cache/{}`: its credentials last 1",
+        s.session,
+        file.file_name().unwrap().to_str().unwrap()
+    );
+    assert!(show.contains(&line), "{show}");
     assert_eq!(
         s.botocore()["access_key_id"],
         token["accessToken"]["accessKeyId"]

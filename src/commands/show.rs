@@ -56,6 +56,21 @@ pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
             crate::sso::cache::describe(&session, &listing, crate::store::now())
         );
     }
+    if let Base::LoginSession { session, .. } = &chain.base {
+        let shared =
+            crate::signin::cache::shared_path(&super::var, &super::signin::home_dir(), session);
+        let _ = writeln!(
+            text,
+            "Sign-in session ({session}): {}",
+            crate::signin::cache::describe(
+                session,
+                &listing,
+                &shared,
+                &chain.base.profile().name,
+                crate::store::now()
+            )
+        );
+    }
     // Values come from files someone may have written to deceive: shown escaped.
     super::print(&crate::text::printable(&text))
 }

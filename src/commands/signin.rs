@@ -90,7 +90,7 @@ fn what(base: &Base) -> &'static str {
     }
 }
 
-fn home_dir() -> PathBuf {
+pub(super) fn home_dir() -> PathBuf {
     super::var("HOME")
         .map(PathBuf::from)
         .or_else(dirs::home_dir)

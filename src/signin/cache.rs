@@ -210,6 +210,53 @@ fn unhex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
     Some(out)
 }
 
+/// Whether a session's token is cached and how long its credentials last, for `show`: read
+/// without a passphrase (the store's listing, the AWS CLI's file), never printing a secret.
+pub fn describe(
+    session: &str,
+    listing: &store::Listing,
+    shared: &Path,
+    profile: &str,
+    now: u64,
+) -> String {
+    let state = |expires_at: u64| {
+        if expires_at > now {
+            format!(
+                "its credentials last {} more (refreshed when 5 minutes or less are left)",
+                humantime::format_duration(std::time::Duration::from_secs(expires_at - now))
+            )
+        } else {
+            "its credentials have ended (refreshed on the next use while the session lasts, up to 12 hours from the sign-in)".to_string()
+        }
+    };
+    let mut parts = Vec::new();
+    let id = entry(session);
+    if let Some(meta) = listing.entries.iter().find(|e| e.id == id) {
+        // The entry outlives the credentials by SESSION_MAX (see `write_stored`).
+        match meta.expiration {
+            Some(until) if until > now => parts.push(format!(
+                "a token in vault's store: {}",
+                state(until.saturating_sub(SESSION_MAX))
+            )),
+            _ => parts.push("an expired token in vault's store".to_string()),
+        }
+    }
+    match read_shared(shared, profile) {
+        Ok(Some(token)) => parts.push(format!(
+            "a token in `{}`: {}",
+            crate::paths::display_path(shared),
+            state(token.expires_at)
+        )),
+        Ok(None) => {}
+        Err(e) => parts.push(e.to_string()),
+    }
+    if parts.is_empty() {
+        format!("not signed in; `vault signin {profile}` signs in")
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// An exclusive lock for one session's token, held until dropped: one sign-in or refresh at
 /// a time, across every vault process of this user.
 pub fn lock(dir: &Path, session: &str) -> Result<File> {
