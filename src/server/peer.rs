@@ -227,7 +227,8 @@ pub mod diag {
                 let Some(code) = body.get(..4) else {
                     return Err(format!("a malformed sock_diag error for port {port}"));
                 };
-                let code = -i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
+                // The kernel sends -errno; any other word is not a panic (i32::MIN has no negation).
+                let code = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]).wrapping_neg();
                 return Err(if code == ENOENT {
                     format!("no socket from port {port} (it has closed)")
                 } else {
@@ -551,6 +552,10 @@ mod tests {
             };
             refused(&error(3, 2), "no socket from port 50000 (it has closed)");
             refused(&error(3, 1), "sock_diag could not look up port 50000");
+            // A word that is no -errno (the fuzzer found i32::MIN, whose negation overflowed).
+            let mut odd = error(3, 2);
+            odd[16..20].copy_from_slice(&i32::MIN.to_ne_bytes());
+            refused(&odd, "sock_diag could not look up port 50000");
             // Closed (TIME_WAIT, orphaned): uid 0 with no inode is nobody's, not root's.
             refused(&answer(3, 6, 0, 0), "has closed");
             refused(&answer(3, 10, 1001, 9), "is a listener");
