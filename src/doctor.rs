@@ -559,7 +559,8 @@ pub fn online(facts: &Online, now: SystemTime) -> Vec<Check> {
                     Status::Fail,
                     p,
                     format!("`{p}`: the stored keys are {what}'s (`{arn}`)"),
-                    Some(format!("vault setup {p}")),
+                    // Replaced with an IAM user's keys, which setup asks for.
+                    Some(format!("vault remove {p} && vault setup {p}")),
                 ));
                 return out;
             }
@@ -1052,6 +1053,10 @@ mod tests {
         let checks = online(&facts, at(0));
         assert_eq!(checks[1].status, Status::Fail);
         assert!(checks[1].message.contains("root user"));
+        assert_eq!(
+            checks[1].fix.as_deref(),
+            Some("vault remove gds-users && vault setup gds-users")
+        );
     }
 
     #[test]

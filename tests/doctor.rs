@@ -281,6 +281,39 @@ fn online_calls_refused_without_mfa_are_not_checked() {
 }
 
 #[test]
+fn online_the_root_user_s_keys_fail_after_one_sts_call() {
+    let world = World::new();
+    let root = &world.moto.state["root"];
+    let mut add = world
+        .home
+        .command(["add", "owner", "--env", "--no-add-config"]);
+    add.env("AWS_ACCESS_KEY_ID", root["access_key_id"].as_str().unwrap())
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            root["secret_access_key"].as_str().unwrap(),
+        );
+    Run::from(add.output().unwrap()).ok();
+    world.moto.start_recording();
+    let run = world.run(&["doctor", "owner"]);
+    assert_eq!(run.status, Some(1), "{run:#?}");
+    // Nothing is asked of IAM for keys that have no IAM user.
+    assert_eq!(recorded(&world), ["sts:GetCallerIdentity"]);
+    line(&run, "ok", "clock", "the clock agrees with AWS's");
+    let l = line(
+        &run,
+        "fail",
+        "key-age",
+        "`owner`: the stored keys are the account's root user's (`arn:aws:iam::123456789012:root`)",
+    );
+    assert_eq!(
+        fix_after(&run, l).as_deref(),
+        Some("vault remove owner && vault setup owner")
+    );
+    let secret = root["secret_access_key"].as_str().unwrap();
+    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+}
+
+#[test]
 fn online_an_old_key_and_a_skewed_clock_warn() {
     let world = World::new();
     let mut command = world

@@ -525,6 +525,61 @@ fn setup_asks_for_the_arn_when_iam_refuses_the_list() {
     );
 }
 
+/// Keys that are not an IAM user's (here the account's root user's): setup says whose they
+/// are and stops; typed keys are not stored, stored ones are left for the person to replace,
+/// and the config is not touched either way.
+#[test]
+fn setup_stops_for_the_root_user_s_keys() {
+    let moto = Moto::start();
+    let home = empty_home(&moto);
+    home.write(
+        ".aws/config",
+        "# mine\n[profile owner]\nregion = eu-west-1\n",
+    );
+    let root = &moto.state["root"];
+    let tmux = Tmux::run(&home.command(["setup", "owner"]), home.path());
+    tmux.wait_for("Enter Access Key ID: ");
+    tmux.type_text(root["access_key_id"].as_str().unwrap());
+    tmux.key("Enter");
+    tmux.wait_for("Enter Secret Access Key: ");
+    tmux.type_text(root["secret_access_key"].as_str().unwrap());
+    tmux.key("Enter");
+    let (status, same, screen) = tmux.finish();
+    assert_eq!((status, same), (1, true), "{screen}");
+    assert!(
+        screen.contains("error: the keys of `owner` are not an IAM user's: AWS says they are `arn:aws:iam::123456789012:root`"),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing was stored"), "{screen}");
+    assert_eq!(store_files(&home), Vec::<String>::new());
+    assert_eq!(
+        config_of(&home),
+        "# mine\n[profile owner]\nregion = eu-west-1\n"
+    );
+
+    // Stored already (with `vault add`): the same stop, and the way to replace them.
+    let mut add = home.command(["add", "owner", "--env", "--no-add-config"]);
+    add.env("AWS_ACCESS_KEY_ID", root["access_key_id"].as_str().unwrap())
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            root["secret_access_key"].as_str().unwrap(),
+        );
+    Run::from(add.output().unwrap()).ok();
+    let run = home.run(["setup", "owner"]);
+    let err = run.fails().to_string();
+    assert!(err.contains("are not an IAM user's"), "{err}");
+    assert!(
+        err.contains("replace them with `vault remove owner` and `vault setup owner`"),
+        "{err}"
+    );
+    let secret = root["secret_access_key"].as_str().unwrap();
+    assert!(!run.stdout.contains(secret) && !err.contains(secret));
+    assert_eq!(
+        config_of(&home),
+        "# mine\n[profile owner]\nregion = eu-west-1\n"
+    );
+}
+
 #[test]
 fn setup_refuses_a_linked_config_before_asking_anything() {
     let moto = Moto::start();

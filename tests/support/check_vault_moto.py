@@ -224,6 +224,19 @@ def run_checks(c: Checker, state: dict[str, Any], ready_endpoint: str) -> None:
 
     c.check("jane's keys get her caller identity", jane_identity)
 
+    def root_identity() -> None:
+        root = state["root"]
+        ident = client("sts", root["access_key_id"], root["secret_access_key"]).get_caller_identity()
+        assert ident["Arn"] == "arn:aws:iam::123456789012:root" == root["arn"], ident
+        assert ident["UserId"] == "123456789012", ident
+        iam = client("iam", root["access_key_id"], root["secret_access_key"])
+        assert {u["UserName"] for u in iam.list_users()["Users"]} >= {"jane", "bob"}
+        expect_error(
+            client("sts", root["access_key_id"], "not-the-secret").get_caller_identity, "SignatureDoesNotMatch", 403
+        )
+
+    c.check("the root user's keys say :root, and no policy limits them", root_identity)
+
     c.check(
         "a wrong secret is refused",
         lambda: expect_error(

@@ -63,26 +63,25 @@ botocore's own ``LoginProvider``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime
 import hashlib
 import json
-import os
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+import fake_http
+from fake_http import JsonHandler
 
 SAME_DEVICE = "arn:aws:signin:::devtools/same-device"
 CROSS_DEVICE = "arn:aws:signin:::devtools/cross-device"
@@ -394,32 +393,8 @@ class Fake:
         }
 
 
-def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def send(self, status: int, body: Any, headers: dict[str, str] | None = None, text: str | None = None) -> None:
-            if text is not None:
-                data, kind = text.encode(), "text/html; charset=utf-8"
-            else:
-                data, kind = (b"" if body is None else json.dumps(body).encode()), "application/json"
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self.route("GET")
-
-        def do_POST(self) -> None:
-            self.route("POST")
-
+def handler(fake: Fake) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def route(self, method: str) -> None:
             url = urllib.parse.urlsplit(self.path)
             query = dict(urllib.parse.parse_qsl(url.query))
@@ -506,38 +481,16 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--moto-state", help="vault_moto.py's state file: mint real credentials there")
-    parser.add_argument("--ignore-stdin", action="store_true", help="do not exit on stdin EOF (manual runs)")
-    args = parser.parse_args()
-    moto = None
-    if args.moto_state:
-        with open(args.moto_state) as f:
-            moto = json.load(f)
+def start(moto: dict[str, Any] | None, base: str) -> type[JsonHandler]:
     fake = Fake(moto)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(fake))
-    server.daemon_threads = True
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    if not args.ignore_stdin:
+    fake.base = base
+    return handler(fake)
 
-        def watch() -> None:
-            try:
-                while os.read(0, 4096):
-                    pass
-            except OSError:
-                pass
-            stop.set()
 
-        threading.Thread(target=watch, daemon=True).start()
-    print(f"READY {fake.base}", flush=True)
-    stop.wait()
-    server.shutdown()
-    return 0
+def main() -> int:
+    return fake_http.main(
+        (__doc__ or "").splitlines()[0], "vault_moto.py's state file: mint real credentials there", start
+    )
 
 
 if __name__ == "__main__":

@@ -61,20 +61,19 @@ runs until its stdin reaches EOF or SIGTERM. check_fake_sso.py proves it with bo
 
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
 import hashlib
 import json
-import os
 import secrets
-import signal
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import fake_http
+from fake_http import JsonHandler
 
 ACCOUNTS = [
     ("123456789012", "Development", "dev@example.com", ["readonly", "admin"]),
@@ -362,23 +361,8 @@ def mint(moto: dict[str, Any] | None, role: str) -> dict[str, Any]:
     }
 
 
-def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+def handler(fake: Fake) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def fail(self, f: Failure) -> None:
             body: dict[str, Any] = {"message": f.message}
             if f.error:
@@ -389,12 +373,6 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             return json.loads(raw) if raw.strip() else {}
-
-        def do_GET(self) -> None:
-            self.route("GET")
-
-        def do_POST(self) -> None:
-            self.route("POST")
 
         def route(self, method: str) -> None:
             url = urllib.parse.urlsplit(self.path)
@@ -502,36 +480,11 @@ def handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--moto-state", help="vault_moto.py's state file: mint real role credentials there")
-    parser.add_argument("--ignore-stdin", action="store_true", help="do not exit on stdin EOF (manual runs)")
-    args = parser.parse_args()
-    moto = None
-    if args.moto_state:
-        with open(args.moto_state) as f:
-            moto = json.load(f)
-    fake = Fake(moto)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(fake))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    if not args.ignore_stdin:
-
-        def watch() -> None:
-            try:
-                while os.read(0, 4096):
-                    pass
-            except OSError:
-                pass
-            stop.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-    print(f"READY http://127.0.0.1:{server.server_address[1]}", flush=True)
-    stop.wait()
-    server.shutdown()
-    return 0
+    return fake_http.main(
+        __doc__.splitlines()[0],
+        "vault_moto.py's state file: mint real role credentials there",
+        lambda moto, base: handler(Fake(moto)),
+    )
 
 
 if __name__ == "__main__":

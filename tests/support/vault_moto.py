@@ -35,7 +35,13 @@ State file (written atomically)::
      "users": {"jane": {"access_key_id", "secret_access_key", "arn",
                         "mfa_serial", "mfa_seed"},     # seed: base32 text
                "bob":  {... same keys, mfa_serial/mfa_seed null}},
-     "roles": {"admin": ARN, "readonly": ARN, "partner": ARN, "chained": ARN}}
+     "roles": {"admin": ARN, "readonly": ARN, "partner": ARN, "chained": ARN},
+     "root": {"access_key_id", "secret_access_key", "arn"}}
+
+``root`` is an access key of the account's root user (moto has none): signed
+calls with it authenticate, GetCallerIdentity answers the account's ``:root``
+ARN, and no IAM policy limits it, as at AWS. STS session calls with it are
+not modelled and are refused with a message saying so.
 
 Do not call ``/moto-api/reset``: it wipes the bootstrapped users and roles
 while this process still remembers sessions and spent codes.
@@ -81,9 +87,11 @@ from moto.moto_api import recorder
 from moto.moto_api._internal.recorder.models import Recorder
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from moto.sts.models import sts_backends
+from moto.sts.models import STSBackend, sts_backends
 from moto.sts.responses import TokenResponse
 from moto.sts.utils import random_session_token
+
+from fake_http import watch_stdin
 
 ACCOUNT = DEFAULT_ACCOUNT_ID  # "123456789012"
 assert ACCOUNT == "123456789012", "moto's default account changed; the tests hard-code it"
@@ -216,6 +224,7 @@ class VaultState:
         self.role_sessions: dict[str, RoleSessionInfo] = {}
         self.used_totp: set[tuple[str, int]] = set()  # (serial, counter) already accepted
         self.federation_keys: list[str] = []  # access key ids GetFederationToken handed out
+        self.root_keys: dict[str, str] = {}  # the root user's access key id -> secret
 
 
 STATE = VaultState()
@@ -235,10 +244,17 @@ def iam_backend(account: str = ACCOUNT, partition: str = "aws") -> Any:
     return iam_backends[account][partition]
 
 
+def root_arn(account: str = ACCOUNT, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account}:root"
+
+
 def resolve_caller(access_key_id: str, partition: str = "aws") -> Caller:
     with STATE.lock:
         session = STATE.user_sessions.get(access_key_id)
         role_info = STATE.role_sessions.get(access_key_id)
+        root = access_key_id in STATE.root_keys
+    if root:
+        raise access_denied("vault_moto does not model STS session calls made with the root user's keys")
     if session is not None:
         return Caller("user-session", session.user_arn, session.account, session.user_arn, session.user_name, session.mfa_at)
 
@@ -609,7 +625,30 @@ class UserSessionAccessKey(access_control.IAMUserAccessKey):
         return Credentials(self._access_key_id, self._secret_access_key, self.session.session_token)
 
 
+class RootAccessKey:
+    """The root user's key: authenticates like a user's, and no policy applies to it."""
+
+    def __init__(self, account_id: str, partition: str, access_key_id: str, secret: str, headers: Any):
+        self.account_id = account_id
+        self.partition = partition
+        self._access_key_id = access_key_id
+        self._secret_access_key = secret
+        if "X-Amz-Security-Token" in headers:
+            raise access_control.CreateAccessKeyFailure(reason="InvalidToken")
+
+    @property
+    def arn(self) -> str:
+        return root_arn(self.account_id, self.partition)
+
+    def create_credentials(self) -> Credentials:
+        return Credentials(self._access_key_id, self._secret_access_key)
+
+    def collect_policies(self) -> list[dict[str, str]]:
+        return []
+
+
 _original_create_access_key = access_control.create_access_key
+_original_get_caller_identity = STSBackend.get_caller_identity
 _original_check_action_permitted = access_control.IAMRequestBase.check_action_permitted
 
 
@@ -620,6 +659,9 @@ def _expired() -> AwsError:
 def create_access_key(account_id: str, partition: str, access_key_id: str, headers: Any) -> Any:
     with STATE.lock:
         session = STATE.user_sessions.get(access_key_id)
+        root_secret = STATE.root_keys.get(access_key_id)
+    if root_secret is not None:
+        return RootAccessKey(account_id, partition, access_key_id, root_secret, headers)
     if session is not None:
         if session.expiration <= utcnow():
             raise _expired()
@@ -632,8 +674,19 @@ def create_access_key(account_id: str, partition: str, access_key_id: str, heade
     return key
 
 
+def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+    with STATE.lock:
+        root = access_key_id in STATE.root_keys
+    if root:
+        # The root user's UserId is the account id.
+        return self.account_id, root_arn(self.account_id, self.partition), self.account_id
+    return _original_get_caller_identity(self, access_key_id, region)
+
+
 def check_action_permitted(self: Any, resource: str) -> None:
     key = self._access_key
+    if isinstance(key, RootAccessKey):
+        return  # IAM policies do not limit the root user
     if isinstance(key, UserSessionAccessKey) and self._action.startswith("iam:") and key.session.mfa_at is None:
         # AWS refuses IAM calls made with GetSessionToken credentials that lack MFA.
         raise invalid_client_token()
@@ -721,6 +774,7 @@ def install_patches() -> None:
     IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id
     BaseResponse.setup_class = _setup_class_keeping_raw_body(BaseResponse.setup_class)
     access_control.create_access_key = create_access_key
+    STSBackend.get_caller_identity = get_caller_identity
     access_control.IAMRequestBase.check_action_permitted = check_action_permitted
     # moto's own trust check is exact-ARN only (no account root, no Bool);
     # assume_role above does the whole job instead.
@@ -881,7 +935,14 @@ def bootstrap(endpoint: str) -> dict[str, Any]:
         iam.attach_role_policy(RoleName=name, PolicyArn=policies[policy])
         roles[name] = role["Role"]["Arn"]
 
-    return {"endpoint": endpoint, "account": ACCOUNT, "users": users, "roles": roles}
+    # moto makes no root keys; ids in AWS's shape, kept in this process only.
+    root_id = generate_access_key_id_from_account_id(ACCOUNT, prefix="AKIA", total_length=20)
+    root_secret = base64.b64encode(os.urandom(30)).decode()
+    with STATE.lock:
+        STATE.root_keys[root_id] = root_secret
+    root = {"access_key_id": root_id, "secret_access_key": root_secret, "arn": root_arn()}
+
+    return {"endpoint": endpoint, "account": ACCOUNT, "users": users, "roles": roles, "root": root}
 
 
 def enable_auth(endpoint: str) -> None:
@@ -914,16 +975,6 @@ def write_atomically(path: str, data: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
-
-
-def watch_stdin(stop: threading.Event) -> None:
-    # The parent test holds our stdin's write end; EOF means it is gone.
-    try:
-        while os.read(0, 4096):
-            pass
-    except OSError:
-        pass
-    stop.set()
 
 
 def main() -> int:
