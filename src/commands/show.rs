@@ -57,8 +57,9 @@ pub fn run(context: &super::Context, args: &ShowArgs) -> Result<()> {
         );
     }
     if let Base::LoginSession { session, .. } = &chain.base {
+        let var = super::var;
         let shared =
-            crate::signin::cache::shared_path(&super::var, &super::signin::home_dir(), session);
+            crate::signin::cache::shared_path(&var, &crate::signin::cache::home(&var), session);
         let _ = writeln!(
             text,
             "Sign-in session ({session}): {}",

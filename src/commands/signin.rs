@@ -5,8 +5,6 @@
 //! config byte other than the profile's `login_session` line, or keep anything of a sign-in
 //! that did not finish.
 
-use std::path::PathBuf;
-
 use crate::cli::{SigninArgs, SignoutArgs};
 use crate::config::resolve::{Base, Overrides, Resolver};
 use crate::error::{Error, Result};
@@ -90,13 +88,6 @@ fn what(base: &Base) -> &'static str {
     }
 }
 
-pub(super) fn home_dir() -> PathBuf {
-    super::var("HOME")
-        .map(PathBuf::from)
-        .or_else(dirs::home_dir)
-        .unwrap_or_else(|| PathBuf::from("/"))
-}
-
 pub fn run_signin(context: &super::Context, args: &SigninArgs) -> Result<()> {
     let config = super::load_config()?;
     let settings = context.settings()?;
@@ -142,7 +133,7 @@ pub fn run_signin(context: &super::Context, args: &SigninArgs) -> Result<()> {
     let mut signin = Context {
         store: store.as_mut(),
         var: &var,
-        home: home_dir(),
+        home: cache::home(&var),
         locks: locks.clone(),
         profile: target.profile.clone(),
         region: Some(region.clone()),
@@ -196,7 +187,7 @@ pub fn run_signout(context: &super::Context, args: &SignoutArgs) -> Result<()> {
     let mut signin = Context {
         store: store.as_mut(),
         var: &var,
-        home: home_dir(),
+        home: cache::home(&var),
         locks: default_file_dir().join("locks"),
         profile: target.profile.clone(),
         region: target.region.clone(),

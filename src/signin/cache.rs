@@ -67,6 +67,16 @@ pub fn entry(session: &str) -> EntryId {
     })
 }
 
+/// The home folder the AWS CLI's token files are under: `HOME` when set, else the account's.
+/// Every reader and writer of those files (`exec`, `signin`, `show`) finds them through it.
+pub fn home(var: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    var("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
 /// The AWS CLI's file for `session`.
 pub fn shared_path(var: &dyn Fn(&str) -> Option<String>, home: &Path, session: &str) -> PathBuf {
     token::cache_dir(var, home).join(token::file_name(session))

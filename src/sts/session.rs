@@ -204,15 +204,10 @@ impl Sessions<'_> {
     /// refreshed (one refresh for every vault, under the session's lock).
     fn sign_in_session(&mut self, step: &Step, session: &str) -> Result<Credentials> {
         let var = self.var;
-        let home = var("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
-            .or_else(dirs::home_dir)
-            .unwrap_or_else(|| PathBuf::from("/"));
         let mut context = crate::signin::session::Context {
             store: &mut *self.store,
             var,
-            home,
+            home: crate::signin::cache::home(var),
             locks: self.locks.clone(),
             // The profile with `login_session`: the one `vault signin` signs in.
             profile: step.profile.clone(),
