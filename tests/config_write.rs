@@ -23,10 +23,7 @@ fn home_with_keys(base: &[&str], config: &str) -> Home {
         .env("AWS_VAULT_UNLOCK_TTL", "0");
     home.config(config);
     for profile in base {
-        let mut add = home.command(["add", profile, "--env", "--no-add-config"]);
-        add.env("AWS_ACCESS_KEY_ID", ID)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET);
-        Run::from(add.output().unwrap()).ok();
+        home.add_keys(profile, ID, SECRET).ok();
     }
     home
 }

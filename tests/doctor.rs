@@ -77,18 +77,14 @@ fn user_with_keys(world: &World, name: &str, policy: Option<&str>) {
         &["iam", "create-access-key", "--user-name", name],
     ))
     .unwrap();
-    let mut add = world
+    world
         .home
-        .command(["add", name, "--env", "--no-add-config"]);
-    add.env(
-        "AWS_ACCESS_KEY_ID",
-        key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
-    )
-    .env(
-        "AWS_SECRET_ACCESS_KEY",
-        key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
-    );
-    Run::from(add.output().unwrap()).ok();
+        .add_keys(
+            name,
+            key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+            key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
+        )
+        .ok();
 }
 
 fn recorded(world: &World) -> Vec<String> {
@@ -284,15 +280,11 @@ fn online_calls_refused_without_mfa_are_not_checked() {
 fn online_the_root_user_s_keys_fail_after_one_sts_call() {
     let world = World::new();
     let root = &world.moto.state["root"];
-    let mut add = world
+    let secret = root["secret_access_key"].as_str().unwrap();
+    world
         .home
-        .command(["add", "owner", "--env", "--no-add-config"]);
-    add.env("AWS_ACCESS_KEY_ID", root["access_key_id"].as_str().unwrap())
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            root["secret_access_key"].as_str().unwrap(),
-        );
-    Run::from(add.output().unwrap()).ok();
+        .add_keys("owner", root["access_key_id"].as_str().unwrap(), secret)
+        .ok();
     world.moto.start_recording();
     let run = world.run(&["doctor", "owner"]);
     assert_eq!(run.status, Some(1), "{run:#?}");
@@ -309,7 +301,6 @@ fn online_the_root_user_s_keys_fail_after_one_sts_call() {
         fix_after(&run, l).as_deref(),
         Some("vault remove owner && vault setup owner")
     );
-    let secret = root["secret_access_key"].as_str().unwrap();
     assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
 }
 

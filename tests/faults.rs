@@ -69,11 +69,7 @@ fn offline_home() -> Home {
 
 /// `vault add PROFILE --env --no-add-config` with the keys `ID` and `secret`.
 fn add(home: &Home, profile: &str, secret: &str) -> Run {
-    let mut command = home.command(["add", profile, "--env", "--no-add-config"]);
-    command
-        .env("AWS_ACCESS_KEY_ID", ID)
-        .env("AWS_SECRET_ACCESS_KEY", secret);
-    Run::from(command.output().unwrap())
+    home.add_keys(profile, ID, secret)
 }
 
 fn store_dir(home: &Home) -> PathBuf {

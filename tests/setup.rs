@@ -199,14 +199,23 @@ fn user(moto: &Moto, name: &str, key: &str) -> String {
     moto.user(name)[key].as_str().unwrap().to_string()
 }
 
-/// Types jane's keys at `setup`'s two questions.
-fn give_keys(tmux: &Tmux, moto: &Moto, name: &str) {
+/// Types keys at `setup`'s two questions.
+fn type_keys(tmux: &Tmux, access_key_id: &str, secret_access_key: &str) {
     tmux.wait_for("Enter Access Key ID: ");
-    tmux.type_text(&user(moto, name, "access_key_id"));
+    tmux.type_text(access_key_id);
     tmux.key("Enter");
     tmux.wait_for("Enter Secret Access Key: ");
-    tmux.type_text(&user(moto, name, "secret_access_key"));
+    tmux.type_text(secret_access_key);
     tmux.key("Enter");
+}
+
+/// Types a moto user's keys at `setup`'s two questions.
+fn give_keys(tmux: &Tmux, moto: &Moto, name: &str) {
+    type_keys(
+        tmux,
+        &user(moto, name, "access_key_id"),
+        &user(moto, name, "secret_access_key"),
+    );
 }
 
 const TEAM: &str = "# the platform team's accounts and roles\n[profile target-account]\nrole_arn = ROLE\nregion = eu-west-1\n";
@@ -503,12 +512,11 @@ fn setup_asks_for_the_arn_when_iam_refuses_the_list() {
     ))
     .unwrap();
     let tmux = Tmux::run(&home.command(["setup", "kim", "--no-verify"]), home.path());
-    tmux.wait_for("Enter Access Key ID: ");
-    tmux.type_text(key["AccessKey"]["AccessKeyId"].as_str().unwrap());
-    tmux.key("Enter");
-    tmux.wait_for("Enter Secret Access Key: ");
-    tmux.type_text(key["AccessKey"]["SecretAccessKey"].as_str().unwrap());
-    tmux.key("Enter");
+    type_keys(
+        &tmux,
+        key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+        key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
+    );
     let screen = tmux.wait_for("MFA device ARN (Enter goes on without MFA): ");
     assert!(
         screen.contains("warning: IAM did not list the MFA devices of `kim`"),
@@ -537,13 +545,12 @@ fn setup_stops_for_the_root_user_s_keys() {
         "# mine\n[profile owner]\nregion = eu-west-1\n",
     );
     let root = &moto.state["root"];
+    let (id, secret) = (
+        root["access_key_id"].as_str().unwrap(),
+        root["secret_access_key"].as_str().unwrap(),
+    );
     let tmux = Tmux::run(&home.command(["setup", "owner"]), home.path());
-    tmux.wait_for("Enter Access Key ID: ");
-    tmux.type_text(root["access_key_id"].as_str().unwrap());
-    tmux.key("Enter");
-    tmux.wait_for("Enter Secret Access Key: ");
-    tmux.type_text(root["secret_access_key"].as_str().unwrap());
-    tmux.key("Enter");
+    type_keys(&tmux, id, secret);
     let (status, same, screen) = tmux.finish();
     assert_eq!((status, same), (1, true), "{screen}");
     assert!(
@@ -558,13 +565,7 @@ fn setup_stops_for_the_root_user_s_keys() {
     );
 
     // Stored already (with `vault add`): the same stop, and the way to replace them.
-    let mut add = home.command(["add", "owner", "--env", "--no-add-config"]);
-    add.env("AWS_ACCESS_KEY_ID", root["access_key_id"].as_str().unwrap())
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            root["secret_access_key"].as_str().unwrap(),
-        );
-    Run::from(add.output().unwrap()).ok();
+    home.add_keys("owner", id, secret).ok();
     let run = home.run(["setup", "owner"]);
     let err = run.fails().to_string();
     assert!(err.contains("are not an IAM user's"), "{err}");
@@ -572,7 +573,6 @@ fn setup_stops_for_the_root_user_s_keys() {
         err.contains("replace them with `vault remove owner` and `vault setup owner`"),
         "{err}"
     );
-    let secret = root["secret_access_key"].as_str().unwrap();
     assert!(!run.stdout.contains(secret) && !err.contains(secret));
     assert_eq!(
         config_of(&home),

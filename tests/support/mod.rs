@@ -124,6 +124,15 @@ impl Home {
     {
         Run::from(self.command(args).output().unwrap())
     }
+
+    /// `vault add PROFILE --env --no-add-config` with these keys in the environment.
+    pub fn add_keys(&self, profile: &str, access_key_id: &str, secret_access_key: &str) -> Run {
+        let mut command = self.command(["add", profile, "--env", "--no-add-config"]);
+        command
+            .env("AWS_ACCESS_KEY_ID", access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", secret_access_key);
+        Run::from(command.output().unwrap())
+    }
 }
 
 /// Whether `program` is in the test PATH.
@@ -434,16 +443,10 @@ role_arn = {partner}
 
     pub fn add_keys(&self, profile: &str, user: &str) {
         let user = self.moto.user(user);
-        let mut command = self
-            .home
-            .command(["add", profile, "--env", "--no-add-config"]);
-        command
-            .env("AWS_ACCESS_KEY_ID", user["access_key_id"].as_str().unwrap())
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                user["secret_access_key"].as_str().unwrap(),
-            );
-        Run::from(command.output().unwrap()).ok();
+        let key = |name: &str| user[name].as_str().unwrap();
+        self.home
+            .add_keys(profile, key("access_key_id"), key("secret_access_key"))
+            .ok();
     }
 
     pub fn code(&self, offset: i64) -> String {
