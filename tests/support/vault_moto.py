@@ -625,8 +625,9 @@ class UserSessionAccessKey(access_control.IAMUserAccessKey):
         return Credentials(self._access_key_id, self._secret_access_key, self.session.session_token)
 
 
-class RootAccessKey:
-    """The root user's key: authenticates like a user's, and no policy applies to it."""
+class RootAccessKey(access_control.IAMUserAccessKey):
+    """The root user's key: signs like a user's long-term key (moto's signature check uses
+    the inherited credentials), and no policy applies to it."""
 
     def __init__(self, account_id: str, partition: str, access_key_id: str, secret: str, headers: Any):
         self.account_id = account_id
@@ -639,9 +640,6 @@ class RootAccessKey:
     @property
     def arn(self) -> str:
         return root_arn(self.account_id, self.partition)
-
-    def create_credentials(self) -> Credentials:
-        return Credentials(self._access_key_id, self._secret_access_key)
 
     def collect_policies(self) -> list[dict[str, str]]:
         return []
